@@ -1,0 +1,12 @@
+//! sslwalk: an SSL/TLS handshake inspector and tester.
+//!
+//! `connect`, `serve` and `decode` are three producers of one typed event
+//! stream ([`event`]); the text and JSON renderers ([`report`]) are its only
+//! consumers. See shared/design/ARCHITECTURE.md for the whole picture.
+//!
+//! Dependencies point one way: `wire` (codec) ← `pki` ← `event` ←
+//! `capture` (pcap, TCP, observer) ← `report` ← `cli`.
+#![forbid(unsafe_code)]
+
+pub mod event;
+pub mod wire;
