@@ -1,0 +1,2 @@
+//! Integration tests: the built `sslwalk` binary against fixtures and real
+//! peers on 127.0.0.1.
