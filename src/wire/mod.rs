@@ -14,3 +14,14 @@ pub mod suites;
 
 pub use codec::{Codec, DecodeError, Reader, WireWrite};
 pub use enums::*;
+pub mod alert;
+pub mod extensions;
+pub mod handshake;
+pub mod hello;
+pub mod record;
+
+pub use alert::{Alert, ChangeCipherSpec, Heartbeat};
+pub use extensions::{Extension, ExtensionBody, ExtensionContext};
+pub use handshake::{HandshakeHeader, HandshakeMessage, KeyExchangeKind, WireContext};
+pub use hello::{ClientHello, Random, ServerHello, SslV2ClientHello};
+pub use record::RecordHeader;
