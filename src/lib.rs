@@ -8,5 +8,8 @@
 //! `capture` (pcap, TCP, observer) ← `report` ← `cli`.
 #![forbid(unsafe_code)]
 
+pub mod engine;
 pub mod event;
+pub mod pki;
+pub mod record;
 pub mod wire;
