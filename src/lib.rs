@@ -8,8 +8,12 @@
 //! `capture` (pcap, TCP, observer) ← `report` ← `cli`.
 #![forbid(unsafe_code)]
 
+pub mod analyze;
+pub mod capture;
+pub mod cli;
 pub mod engine;
 pub mod event;
 pub mod pki;
 pub mod record;
+pub mod report;
 pub mod wire;

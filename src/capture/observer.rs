@@ -22,7 +22,7 @@ use crate::wire::record::{classify_stream_start, StreamStart};
 use crate::wire::*;
 
 /// Identifies a TCP flow, as numbered by the reassembler.
-pub type FlowKey = u32;
+pub type FlowKey = crate::capture::FlowId;
 
 /// What the observer counted over a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -185,6 +185,7 @@ pub struct Observer<'s> {
     next_conn: ConnId,
     seq: u64,
     stats: ObserverStats,
+    error: Option<io::Error>,
 }
 
 impl<'s> Observer<'s> {
@@ -196,11 +197,17 @@ impl<'s> Observer<'s> {
             next_conn: 1,
             seq: 0,
             stats: ObserverStats::default(),
+            error: None,
         }
     }
 
     pub fn stats(&self) -> ObserverStats {
         self.stats
+    }
+
+    /// The output error that stopped the capture, if any.
+    pub fn take_error(&mut self) -> Option<io::Error> {
+        self.error.take()
     }
 
     /// A TCP connection appeared.
@@ -903,6 +910,47 @@ impl<'s> Observer<'s> {
             time: Some(at),
             kind,
         })
+    }
+}
+
+/// The observer as the capture pipeline's sink. An output error (such as a
+/// closed pipe) stops the capture; it is kept for [`Observer::take_error`].
+impl crate::capture::StreamSink for Observer<'_> {
+    fn on_event(&mut self, event: crate::capture::StreamEvent<'_>) -> std::ops::ControlFlow<()> {
+        use crate::capture::{CloseReason, StreamEvent as E};
+        let r = match event {
+            E::Opened {
+                flow,
+                client,
+                server,
+                ts,
+                handshake_seen,
+            } => {
+                self.open(flow, client, server, handshake_seen, ts);
+                Ok(())
+            }
+            E::Data { flow, dir, ts, bytes } => self.data(flow, dir, ts, bytes),
+            E::Gap {
+                flow,
+                dir,
+                ts,
+                missing,
+            } => self.gap(flow, dir, ts, missing),
+            E::Closed { flow, ts, reason } => self.close(
+                flow,
+                ts,
+                reason == CloseReason::Rst,
+                matches!(reason, CloseReason::EndOfCapture | CloseReason::Evicted),
+            ),
+            E::KeyLog { .. } => Ok(()),
+        };
+        match r {
+            Ok(()) => std::ops::ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                std::ops::ControlFlow::Break(())
+            }
+        }
     }
 }
 

@@ -9,7 +9,7 @@
 //! (bulk application data is only counted), and hands out bodies borrowed
 //! from the input whenever a record lies whole inside one input chunk.
 
-use crate::wire::record::{classify_stream_start, StreamStart, MAX_CIPHERTEXT};
+use crate::wire::record::{classify_stream_start, StreamStart};
 use crate::wire::{ContentType, HandshakeHeader, HandshakeType, ProtocolVersion, RecordHeader};
 
 /// What the deframer found.
@@ -415,7 +415,7 @@ mod tests {
             n += 1;
         });
         assert_eq!(n, 1);
-        assert!(MAX_CIPHERTEXT < 0xffff);
+        assert!(crate::wire::record::MAX_CIPHERTEXT < 0xffff);
     }
 
     #[test]

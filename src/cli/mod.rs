@@ -1,0 +1,225 @@
+//! The command line: arguments ([`args`], what the user typed) are resolved
+//! here into a producer, a chain of sinks (analyzer, renderer, summary) and
+//! an exit code. Only this module touches argv, the environment, files,
+//! stdout/stderr and exit codes.
+//!
+//! Exit codes (ARCHITECTURE.md): 0 when every handshake or decoded
+//! conversation completed; 1 for a negative protocol outcome (an alert, a
+//! conversation that did not complete, a truncated capture, no TLS at all);
+//! 2 for usage, input and internal errors. A broken pipe is not an error.
+
+pub mod args;
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+
+use crate::analyze::Analyzer;
+use crate::capture::observer::{Observer, ObserverFilter};
+use crate::capture::{self, CaptureOptions};
+use crate::event::{Event, EventSink, Tee, Timestamp};
+use crate::report::{JsonRenderer, Palette, RunInfo, RunSummary, TextOptions, TextRenderer};
+use args::{Cli, ColorChoice, Command, DecodeArgs, Format, OutputArgs};
+
+/// Exit code: everything completed.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: a negative protocol outcome.
+pub const EXIT_NEGATIVE: u8 = 1;
+/// Exit code: usage, input or internal error.
+pub const EXIT_ERROR: u8 = 2;
+
+/// An error on the way to the user: one line on stderr, exit code 2.
+#[derive(Debug)]
+pub struct CliError(pub String);
+
+impl From<io::Error> for CliError {
+    fn from(e: io::Error) -> Self {
+        Self(format!("output error: {e}"))
+    }
+}
+
+/// Runs a parsed command line; returns the exit code. Diagnostics have
+/// been written to stderr.
+pub fn run(cli: Cli) -> u8 {
+    let result = match cli.command {
+        Command::Decode(a) => decode(&a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(CliError(msg)) => {
+            eprintln!("sslwalk: {msg}");
+            EXIT_ERROR
+        }
+    }
+}
+
+/// The renderer the user chose.
+enum Renderer<W: Write> {
+    Text(TextRenderer<W>),
+    Json(JsonRenderer<W>),
+}
+
+impl<W: Write> Renderer<W> {
+    fn new(out: W, o: &OutputArgs, now: Option<Timestamp>) -> Self {
+        match o.format() {
+            Format::Json => Self::Json(JsonRenderer::new(out)),
+            Format::Text => Self::Text(TextRenderer::new(
+                out,
+                TextOptions {
+                    verbosity: o.verbose,
+                    palette: if use_color(o.color) {
+                        Palette::ansi()
+                    } else {
+                        Palette::plain()
+                    },
+                    now,
+                },
+            )),
+        }
+    }
+    fn begin(&mut self, run: &RunInfo) -> io::Result<()> {
+        match self {
+            Self::Text(r) => r.begin(run),
+            Self::Json(r) => r.begin(run),
+        }
+    }
+    /// Writes the closing lines and flushes the output.
+    fn finish(self, s: &RunSummary) -> io::Result<()> {
+        match self {
+            Self::Text(mut r) => {
+                r.finish(s)?;
+                r.into_inner().flush()
+            }
+            Self::Json(mut r) => {
+                r.finish(s)?;
+                r.into_inner().flush()
+            }
+        }
+    }
+}
+
+impl<W: Write> EventSink for Renderer<W> {
+    fn emit(&mut self, ev: &Event) -> io::Result<()> {
+        match self {
+            Self::Text(r) => r.emit(ev),
+            Self::Json(r) => r.emit(ev),
+        }
+    }
+}
+
+/// Colour for text on stdout: `--color`, then NO_COLOR (no-color.org),
+/// TERM=dumb, and whether stdout is a terminal.
+fn use_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::env::var("TERM").map_or(true, |t| t != "dumb")
+                && io::stdout().is_terminal()
+        }
+    }
+}
+
+fn now() -> Option<Timestamp> {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(Timestamp {
+        secs: d.as_secs() as i64,
+        nanos: d.subsec_nanos(),
+    })
+}
+
+/// `--host` values: `ADDR`, `ADDR:PORT`, `[V6]:PORT`, `:PORT`.
+fn parse_host(s: &str) -> Result<(Option<IpAddr>, Option<u16>), CliError> {
+    let bad = || CliError(format!("--host {s:?}: expected ADDR, ADDR:PORT, [ADDR]:PORT or :PORT"));
+    if let Some(port) = s.strip_prefix(':') {
+        return Ok((None, Some(port.parse().map_err(|_| bad())?)));
+    }
+    if let Ok(ip) = s.parse::<IpAddr>() {
+        return Ok((Some(ip), None));
+    }
+    let sa: SocketAddr = s.parse().map_err(|_| bad())?;
+    Ok((Some(sa.ip()), Some(sa.port())))
+}
+
+fn is_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
+    let name = a.input.display().to_string();
+    let input: Box<dyn Read> = if a.input == Path::new("-") {
+        Box::new(io::stdin().lock())
+    } else {
+        Box::new(File::open(&a.input).map_err(|e| CliError(format!("{name}: {e}")))?)
+    };
+    let mut filter = ObserverFilter {
+        connections: a.connections.clone(),
+        hosts: Vec::new(),
+    };
+    for h in &a.hosts {
+        filter.hosts.push(parse_host(h)?);
+    }
+    filter.hosts.extend(a.ports.iter().map(|p| (None, Some(*p))));
+
+    let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let mut renderer = Renderer::new(out, &a.output, now());
+    let mut summary = RunSummary::default();
+    let outcome = (|| -> io::Result<_> {
+        renderer.begin(&RunInfo::new("decode", name.clone()))?;
+        let mut tee = Tee(vec![&mut renderer, &mut summary]);
+        let mut analyzer = Analyzer::new(&mut tee, now());
+        let mut observer = Observer::new(&mut analyzer, filter);
+        let captured = capture::run_capture(input, &CaptureOptions::default(), &mut observer);
+        if let Some(e) = observer.take_error() {
+            return Err(e);
+        }
+        let observed = observer.finish()?;
+        Ok((captured, observed))
+    })();
+    let (captured, observed) = match outcome {
+        Ok(v) => v,
+        Err(e) if is_broken_pipe(&e) => return Ok(EXIT_OK),
+        Err(e) => return Err(e.into()),
+    };
+    // A file that is not a capture at all: nothing was shown.
+    let stats = captured.map_err(|e| CliError(format!("{name}: {e}")))?;
+    match renderer.finish(&summary) {
+        Err(e) if is_broken_pipe(&e) => return Ok(EXIT_OK),
+        r => r?,
+    }
+    let mut code = if summary.all_ok() { EXIT_OK } else { EXIT_NEGATIVE };
+    if let Some(e) = &stats.incomplete {
+        eprintln!("sslwalk: {name}: {e}; everything before that point was decoded");
+        code = EXIT_NEGATIVE;
+    }
+    if observed.tls_connections == 0 {
+        eprintln!(
+            "sslwalk: {name}: no TLS found ({} packets, {} TCP connections)",
+            stats.packets, observed.tcp_flows
+        );
+        code = EXIT_NEGATIVE;
+    }
+    Ok(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_filters() {
+        assert_eq!(parse_host(":443").unwrap(), (None, Some(443)));
+        assert_eq!(
+            parse_host("10.0.0.1").unwrap(),
+            (Some("10.0.0.1".parse().unwrap()), None)
+        );
+        assert_eq!(
+            parse_host("[::1]:8443").unwrap(),
+            (Some("::1".parse().unwrap()), Some(8443))
+        );
+        assert_eq!(parse_host("::1").unwrap(), (Some("::1".parse().unwrap()), None));
+        assert!(parse_host("example.com").is_err());
+    }
+}
