@@ -60,6 +60,35 @@ enum Renderer<W: Write> {
     Json(JsonRenderer<W>),
 }
 
+/// A renderer whose opening lines are written with the first event (or at
+/// the end), so that an input rejected outright leaves stdout empty.
+struct LazyRenderer<W: Write> {
+    inner: Renderer<W>,
+    run: RunInfo,
+    begun: bool,
+}
+
+impl<W: Write> LazyRenderer<W> {
+    fn start(&mut self) -> io::Result<()> {
+        if !self.begun {
+            self.begun = true;
+            self.inner.begin(&self.run)?;
+        }
+        Ok(())
+    }
+    fn finish(mut self, s: &RunSummary) -> io::Result<()> {
+        self.start()?;
+        self.inner.finish(s)
+    }
+}
+
+impl<W: Write> EventSink for LazyRenderer<W> {
+    fn emit(&mut self, ev: &Event) -> io::Result<()> {
+        self.start()?;
+        self.inner.emit(ev)
+    }
+}
+
 impl<W: Write> Renderer<W> {
     fn new(out: W, o: &OutputArgs, now: Option<Timestamp>) -> Self {
         match o.format() {
@@ -164,10 +193,13 @@ fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
     filter.hosts.extend(a.ports.iter().map(|p| (None, Some(*p))));
 
     let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
-    let mut renderer = Renderer::new(out, &a.output, now());
+    let mut renderer = LazyRenderer {
+        inner: Renderer::new(out, &a.output, now()),
+        run: RunInfo::new("decode", name.clone()),
+        begun: false,
+    };
     let mut summary = RunSummary::default();
     let outcome = (|| -> io::Result<_> {
-        renderer.begin(&RunInfo::new("decode", name.clone()))?;
         let mut tee = Tee(vec![&mut renderer, &mut summary]);
         let mut analyzer = Analyzer::new(&mut tee, now());
         let mut observer = Observer::new(&mut analyzer, filter);

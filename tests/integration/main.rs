@@ -1,2 +1,7 @@
 //! Integration tests: the built `sslwalk` binary against fixtures and real
 //! peers on 127.0.0.1.
+
+mod decode;
+mod man;
+mod tshark;
+mod util;

@@ -16,9 +16,11 @@ fn man_pages_are_current() {
     let mut cmd = sslwalk::cli::args::Cli::command();
     cmd.build();
     let mut pages = vec![("sslwalk.1".to_string(), render(cmd.clone()))];
-    for sub in cmd.get_subcommands() {
+    // clap's generated `help` subcommand needs no page of its own.
+    for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
         let name = format!("sslwalk-{}", sub.get_name());
-        pages.push((format!("{name}.1"), render(sub.clone().name(name))));
+        let static_name: &'static str = Box::leak(name.clone().into_boxed_str());
+        pages.push((format!("{name}.1"), render(sub.clone().name(static_name))));
     }
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("man");
     let update = std::env::var_os("SSLWALK_UPDATE").is_some();
