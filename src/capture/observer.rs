@@ -130,50 +130,21 @@ fn writer_of(d: Direction) -> Writer {
     }
 }
 
-/// The key exchange family of a suite, from its IANA name (RFC 5246
-/// Appendix A.5 naming: TLS_<kx>_WITH_<cipher>_<mac>).
+/// The codec's view of a suite's key exchange (which layout
+/// ServerKeyExchange and ClientKeyExchange have), from the suite registry.
 pub fn key_exchange_of(suite: CipherSuite) -> KeyExchangeKind {
-    let Some(name) = suite.name() else {
-        return KeyExchangeKind::Unknown;
-    };
-    let kx = name
-        .strip_prefix("TLS_")
-        .or_else(|| name.strip_prefix("SSL_"))
-        .unwrap_or(name)
-        .split("_WITH_")
-        .next()
-        .unwrap_or("");
-    if !name.contains("_WITH_") {
-        // TLS 1.3 suites (TLS_AES_128_GCM_SHA256...) name no key exchange.
-        return if (0x1300..=0x13ff).contains(&suite.0) {
-            KeyExchangeKind::Tls13
-        } else {
-            KeyExchangeKind::Unknown
-        };
-    }
-    if kx.contains("PSK") {
-        return if kx == "PSK" {
-            KeyExchangeKind::Psk
-        } else {
-            KeyExchangeKind::Unknown
-        };
-    }
-    if kx.starts_with("ECDH") {
-        if kx.contains("anon") {
-            KeyExchangeKind::EcdhAnon
-        } else {
-            KeyExchangeKind::Ecdhe
-        }
-    } else if kx.starts_with("DH") {
-        if kx.contains("anon") {
-            KeyExchangeKind::DhAnon
-        } else {
-            KeyExchangeKind::Dhe
-        }
-    } else if kx.starts_with("RSA") {
-        KeyExchangeKind::Rsa
-    } else {
-        KeyExchangeKind::Unknown
+    use crate::wire::suites::KeyExchange as K;
+    match suites::lookup(suite.0).map(|s| s.kx) {
+        Some(K::Rsa) => KeyExchangeKind::Rsa,
+        // Static (EC)DH sends no ServerKeyExchange, but its
+        // ClientKeyExchange has the ephemeral layout (RFC 5246 §7.4.7.2).
+        Some(K::Dh | K::Dhe) => KeyExchangeKind::Dhe,
+        Some(K::DhAnon) => KeyExchangeKind::DhAnon,
+        Some(K::Ecdh | K::Ecdhe) => KeyExchangeKind::Ecdhe,
+        Some(K::EcdhAnon) => KeyExchangeKind::EcdhAnon,
+        Some(K::Psk) => KeyExchangeKind::Psk,
+        Some(K::Tls13) => KeyExchangeKind::Tls13,
+        _ => KeyExchangeKind::Unknown,
     }
 }
 
@@ -1239,9 +1210,12 @@ mod tests {
     }
 
     #[test]
-    fn suite_key_exchange_from_name() {
-        // Names come from the registry; with it empty the answer is Unknown.
-        let k = key_exchange_of(CipherSuite(0x000a));
-        assert!(matches!(k, KeyExchangeKind::Rsa | KeyExchangeKind::Unknown));
+    fn suite_key_exchange_from_registry() {
+        assert_eq!(key_exchange_of(CipherSuite(0x000a)), KeyExchangeKind::Rsa);
+        assert_eq!(key_exchange_of(CipherSuite(0x0003)), KeyExchangeKind::Rsa);
+        assert_eq!(key_exchange_of(CipherSuite(0xc02f)), KeyExchangeKind::Ecdhe);
+        assert_eq!(key_exchange_of(CipherSuite(0x0033)), KeyExchangeKind::Dhe);
+        assert_eq!(key_exchange_of(CipherSuite(0x1301)), KeyExchangeKind::Tls13);
+        assert_eq!(key_exchange_of(CipherSuite(0x7a7a)), KeyExchangeKind::Unknown);
     }
 }

@@ -56,7 +56,7 @@ pub fn run(cli: Cli) -> u8 {
 
 /// The renderer the user chose.
 enum Renderer<W: Write> {
-    Text(TextRenderer<W>),
+    Text(Box<TextRenderer<W>>),
     Json(JsonRenderer<W>),
 }
 
@@ -93,7 +93,7 @@ impl<W: Write> Renderer<W> {
     fn new(out: W, o: &OutputArgs, now: Option<Timestamp>) -> Self {
         match o.format() {
             Format::Json => Self::Json(JsonRenderer::new(out)),
-            Format::Text => Self::Text(TextRenderer::new(
+            Format::Text => Self::Text(Box::new(TextRenderer::new(
                 out,
                 TextOptions {
                     verbosity: o.verbose,
@@ -104,7 +104,7 @@ impl<W: Write> Renderer<W> {
                     },
                     now,
                 },
-            )),
+            ))),
         }
     }
     fn begin(&mut self, run: &RunInfo) -> io::Result<()> {
@@ -118,7 +118,7 @@ impl<W: Write> Renderer<W> {
         match self {
             Self::Text(mut r) => {
                 r.finish(s)?;
-                r.into_inner().flush()
+                (*r).into_inner().flush()
             }
             Self::Json(mut r) => {
                 r.finish(s)?;
@@ -162,11 +162,11 @@ fn now() -> Option<Timestamp> {
 /// `--host` values: `ADDR`, `ADDR:PORT`, `[V6]:PORT`, `:PORT`.
 fn parse_host(s: &str) -> Result<(Option<IpAddr>, Option<u16>), CliError> {
     let bad = || CliError(format!("--host {s:?}: expected ADDR, ADDR:PORT, [ADDR]:PORT or :PORT"));
-    if let Some(port) = s.strip_prefix(':') {
-        return Ok((None, Some(port.parse().map_err(|_| bad())?)));
-    }
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok((Some(ip), None));
+    }
+    if let Some(port) = s.strip_prefix(':') {
+        return Ok((None, Some(port.parse().map_err(|_| bad())?)));
     }
     let sa: SocketAddr = s.parse().map_err(|_| bad())?;
     Ok((Some(sa.ip()), Some(sa.port())))

@@ -192,7 +192,7 @@ fn stdin_and_filters() {
 fn not_a_capture_empty_and_missing_files_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.bin");
-    std::fs::write(&garbage, (0..4096u32).map(|i| (i * 2654435761u32 >> 13) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(&garbage, (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>()).unwrap();
     let empty = dir.path().join("empty.pcap");
     std::fs::write(&empty, b"").unwrap();
     for (path, needle) in [
