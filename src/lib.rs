@@ -11,6 +11,7 @@
 pub mod analyze;
 pub mod capture;
 pub mod cli;
+pub mod crypto;
 pub mod engine;
 pub mod event;
 pub mod pki;

@@ -6,3 +6,4 @@
 //! ciphers, sequence numbers) joins it with the engine.
 
 pub mod deframer;
+pub mod protection;

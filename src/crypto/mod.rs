@@ -1,0 +1,15 @@
+//! Cryptography of SSL 3.0 to TLS 1.2, as pure functions checked against
+//! published vectors and real peers: the PRFs and key derivation
+//! (`prf`, `keys`), the handshake transcript with Finished and
+//! CertificateVerify digests (`transcript`), record MACs (`mac`) and bulk
+//! ciphers (`cipher`), RSA key exchange (`rsa_kx`), the NSS key log
+//! (`keylog`) and redacted secrets (`secret`). No IO, no printing.
+
+pub mod cipher;
+pub mod keylog;
+pub mod keys;
+pub mod mac;
+pub mod prf;
+pub mod rsa_kx;
+pub mod secret;
+pub mod transcript;
