@@ -365,6 +365,16 @@ note_codes! {
     Tls13Encrypted => "tls13_encrypted", Info;
     /// Protected records are shown by size only: no keys for this session.
     NotDecrypted => "not_decrypted", Info;
+    // -- engine --
+    /// Step 3/6: the peer's certificate chain was accepted by the verifier.
+    CertificateVerified => "certificate_verified", Info;
+    /// Step 3/6: the peer's certificate was refused (`reason`, `alert`;
+    /// `insecure` = 1 when the handshake went on anyway).
+    CertificateRejected => "certificate_rejected", Error;
+    /// No verifier was configured: the peer's certificate was not judged.
+    CertificateNotVerified => "certificate_not_verified", Warning;
+    /// The handshake failed on our side (`error`: stable id, `detail`).
+    HandshakeFailed => "handshake_failed", Error;
     // -- policy (added by the analyzer) --
     Ssl3Negotiated => "ssl3_negotiated", Warning;
     WeakVersion => "weak_version", Warning;

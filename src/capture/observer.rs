@@ -130,23 +130,7 @@ fn writer_of(d: Direction) -> Writer {
     }
 }
 
-/// The codec's view of a suite's key exchange (which layout
-/// ServerKeyExchange and ClientKeyExchange have), from the suite registry.
-pub fn key_exchange_of(suite: CipherSuite) -> KeyExchangeKind {
-    use crate::wire::suites::KeyExchange as K;
-    match suites::lookup(suite.0).map(|s| s.kx) {
-        Some(K::Rsa) => KeyExchangeKind::Rsa,
-        // Static (EC)DH sends no ServerKeyExchange, but its
-        // ClientKeyExchange has the ephemeral layout (RFC 5246 §7.4.7.2).
-        Some(K::Dh | K::Dhe) => KeyExchangeKind::Dhe,
-        Some(K::DhAnon) => KeyExchangeKind::DhAnon,
-        Some(K::Ecdh | K::Ecdhe) => KeyExchangeKind::Ecdhe,
-        Some(K::EcdhAnon) => KeyExchangeKind::EcdhAnon,
-        Some(K::Psk) => KeyExchangeKind::Psk,
-        Some(K::Tls13) => KeyExchangeKind::Tls13,
-        _ => KeyExchangeKind::Unknown,
-    }
-}
+pub use crate::wire::suites::key_exchange_kind as key_exchange_of;
 
 /// Follows every TLS conversation of a capture and emits events.
 pub struct Observer<'s> {

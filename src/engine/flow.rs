@@ -272,6 +272,29 @@ impl FlowCursor {
         Err(Unexpected { expected, got: msg })
     }
 
+    /// The next step in table order that has not happened yet and may
+    /// still happen, with its index: what the engine does next (write it if
+    /// it is its own, else wait for the peer).
+    pub fn next_step(&self) -> Option<(usize, Step)> {
+        let table = sequence(&self.kind);
+        let start = self.next[0].min(self.next[1]);
+        (start..table.len())
+            .map(|i| (i, table[i]))
+            .find(|(i, s)| *i >= self.next[idx(s.writer)] && self.applies(s.when).is_some())
+    }
+
+    /// Passes over an optional step of `writer` that will not be written
+    /// (our own CertificateStatus, ServerKeyExchange... when not needed).
+    pub fn skip(&mut self, index: usize) {
+        let table = sequence(&self.kind);
+        if let Some(step) = table.get(index) {
+            let w = idx(step.writer);
+            if self.next[w] <= index {
+                self.next[w] = index + 1;
+            }
+        }
+    }
+
     /// Whether `writer` has sent every required step.
     pub fn writer_done(&self, writer: Writer) -> bool {
         let table = sequence(&self.kind);
@@ -386,6 +409,27 @@ mod tests {
         assert_eq!(steps, [1, 2, 9, 9, 8, 8]);
         assert!(c.kind.resumed);
         assert!(c.complete());
+    }
+
+    #[test]
+    fn next_step_walks_the_table_in_order() {
+        let mut c = FlowCursor::new();
+        assert_eq!(c.next_step().unwrap().1.msg, M::ClientHello);
+        run(&mut c, &[(C, M::ClientHello), (S, M::ServerHello)]);
+        // Server's optional steps come next in table order.
+        let (i, s) = c.next_step().unwrap();
+        assert_eq!((s.writer, s.msg), (S, M::Certificate));
+        run(&mut c, &[(S, M::Certificate)]);
+        let (i2, s2) = c.next_step().unwrap();
+        assert_eq!(s2.msg, M::CertificateStatus);
+        assert!(i2 > i);
+        c.skip(i2);
+        c.skip(i2 + 1);
+        c.skip(i2 + 2);
+        assert_eq!(c.next_step().unwrap().1.msg, M::ServerHelloDone);
+        run(&mut c, &[(S, M::ServerHelloDone)]);
+        // No CertificateRequest: the client's Certificate step does not apply.
+        assert_eq!(c.next_step().unwrap().1.msg, M::ClientKeyExchange);
     }
 
     #[test]

@@ -1,5 +1,10 @@
-//! The handshake engine. So far only its message-flow tables, which the
-//! capture observer already validates against; the sans-IO client and
-//! server join them.
+//! The handshake engine. Its message-flow tables ([`flow`]) are already
+//! used by the capture observer; the sans-IO client and server (`core`,
+//! `client`, `server`, `keys`) are being wired to the crypto layer.
 
+pub mod error;
 pub mod flow;
+pub mod session;
+
+pub use error::EngineError;
+pub use session::{Session, SessionCache};

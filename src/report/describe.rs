@@ -405,6 +405,12 @@ fn note_template(code: NoteCode) -> &'static str {
         N::NotDecrypted => {
             "protected records are shown by type and size only: no keys for this session"
         }
+        N::CertificateVerified => "the peer's certificate chain was verified",
+        N::CertificateRejected => "the peer's certificate was refused[: {reason}]",
+        N::CertificateNotVerified => {
+            "the peer's certificate was not verified (no trust store given)"
+        }
+        N::HandshakeFailed => "the handshake failed[: {detail}]",
         N::Ssl3Negotiated => {
             "SSL 3.0 negotiated: broken by POODLE (CVE-2014-3566), prohibited by RFC 7568"
         }

@@ -585,6 +585,25 @@ fn without_protocol_prefix(name: &str) -> Option<&str> {
     (prefix.eq_ignore_ascii_case("TLS_") || prefix.eq_ignore_ascii_case("SSL_")).then(|| &name[4..])
 }
 
+/// The codec's view of a suite's key exchange (which layout
+/// ServerKeyExchange and ClientKeyExchange have), from the suite registry.
+pub fn key_exchange_kind(suite: super::CipherSuite) -> super::KeyExchangeKind {
+    use super::KeyExchangeKind;
+    use crate::wire::suites::KeyExchange as K;
+    match lookup(suite.0).map(|s| s.kx) {
+        Some(K::Rsa) => KeyExchangeKind::Rsa,
+        // Static (EC)DH sends no ServerKeyExchange, but its
+        // ClientKeyExchange has the ephemeral layout (RFC 5246 §7.4.7.2).
+        Some(K::Dh | K::Dhe) => KeyExchangeKind::Dhe,
+        Some(K::DhAnon) => KeyExchangeKind::DhAnon,
+        Some(K::Ecdh | K::Ecdhe) => KeyExchangeKind::Ecdhe,
+        Some(K::EcdhAnon) => KeyExchangeKind::EcdhAnon,
+        Some(K::Psk) => KeyExchangeKind::Psk,
+        Some(K::Tls13) => KeyExchangeKind::Tls13,
+        _ => KeyExchangeKind::Unknown,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
