@@ -505,18 +505,7 @@ impl<'s> Observer<'s> {
         }
         let flow_msg = match typ {
             HandshakeType::HelloRequest => None,
-            HandshakeType::ClientHello => Some(FlowMsg::ClientHello),
-            HandshakeType::ServerHello => Some(FlowMsg::ServerHello),
-            HandshakeType::Certificate => Some(FlowMsg::Certificate),
-            HandshakeType::CertificateStatus => Some(FlowMsg::CertificateStatus),
-            HandshakeType::ServerKeyExchange => Some(FlowMsg::ServerKeyExchange),
-            HandshakeType::CertificateRequest => Some(FlowMsg::CertificateRequest),
-            HandshakeType::ServerHelloDone => Some(FlowMsg::ServerHelloDone),
-            HandshakeType::ClientKeyExchange => Some(FlowMsg::ClientKeyExchange),
-            HandshakeType::CertificateVerify => Some(FlowMsg::CertificateVerify),
-            HandshakeType::NewSessionTicket => Some(FlowMsg::NewSessionTicket),
-            HandshakeType::Finished => Some(FlowMsg::Finished),
-            _ => None,
+            t => FlowMsg::from_handshake_type(t),
         };
         // A ClientHello on an established connection starts a new handshake.
         if typ == HandshakeType::ClientHello && c.hs.handshakes > 0 && dir == Direction::ClientToServer {

@@ -44,6 +44,9 @@ impl From<io::Error> for CliError {
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Decode(a) => decode(&a),
+        Command::Connect(_) | Command::Serve(_) | Command::Demo(_) => Err(CliError(
+            "this subcommand is not available in this build yet".into(),
+        )),
     };
     match result {
         Ok(code) => code,

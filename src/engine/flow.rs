@@ -50,6 +50,27 @@ pub enum FlowMsg {
 }
 
 impl FlowMsg {
+    /// The flow's name for a handshake message type; `None` for types that
+    /// are in no SSL 3.0 to TLS 1.2 table (TLS 1.3 messages, unknown types).
+    pub fn from_handshake_type(t: crate::wire::HandshakeType) -> Option<Self> {
+        use crate::wire::HandshakeType as T;
+        Some(match t {
+            T::HelloRequest => Self::HelloRequest,
+            T::ClientHello => Self::ClientHello,
+            T::ServerHello => Self::ServerHello,
+            T::Certificate => Self::Certificate,
+            T::CertificateStatus => Self::CertificateStatus,
+            T::ServerKeyExchange => Self::ServerKeyExchange,
+            T::CertificateRequest => Self::CertificateRequest,
+            T::ServerHelloDone => Self::ServerHelloDone,
+            T::ClientKeyExchange => Self::ClientKeyExchange,
+            T::CertificateVerify => Self::CertificateVerify,
+            T::NewSessionTicket => Self::NewSessionTicket,
+            T::Finished => Self::Finished,
+            _ => return None,
+        })
+    }
+
     /// snake_case name, as in the JSON contract.
     pub fn name(self) -> &'static str {
         match self {
