@@ -662,7 +662,7 @@ fn serial_hex(raw: &[u8]) -> String {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::wire::codec::to_hex(bytes)
 }
 
 /// `#` and the hex of a value's whole DER (RFC 4514 §2.4).

@@ -136,7 +136,9 @@ pub use crate::wire::suites::key_exchange_kind as key_exchange_of;
 pub struct Observer<'s> {
     sink: &'s mut dyn EventSink,
     filter: ObserverFilter,
-    flows: HashMap<FlowKey, Conn>,
+    /// Boxed: a `Conn` is large and moves out and back in on every data
+    /// event.
+    flows: HashMap<FlowKey, Box<Conn>>,
     next_conn: ConnId,
     seq: u64,
     stats: ObserverStats,
@@ -175,7 +177,7 @@ impl<'s> Observer<'s> {
         };
         self.flows.insert(
             flow,
-            Conn {
+            Box::new(Conn {
                 conn: 0,
                 client,
                 server,
@@ -184,7 +186,7 @@ impl<'s> Observer<'s> {
                 dirs: Default::default(),
                 hs: HandshakeState::default(),
                 last_time: at,
-            },
+            }),
         );
     }
 

@@ -588,11 +588,7 @@ pub fn alt_name(a: &AltName) -> String {
 
 /// Lowercase hex, no separators.
 pub fn hex(b: &[u8]) -> String {
-    let mut s = String::with_capacity(b.len() * 2);
-    for x in b {
-        s.push_str(&format!("{x:02x}"));
-    }
-    s
+    crate::wire::codec::to_hex(b)
 }
 
 /// Seconds since the Unix epoch as a civil UTC date and time.

@@ -370,6 +370,19 @@ fn patch_len(out: &mut Vec<u8>, width: usize, body: impl FnOnce(&mut Vec<u8>)) {
     out[at..at + width].copy_from_slice(&be[4 - width..]);
 }
 
+/// Lowercase hex, no separators: how bytes are shown everywhere (JSON,
+/// fingerprints, randoms). A table lookup, because JSON output hex-encodes
+/// every message's raw bytes.
+pub fn to_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(DIGITS[(b >> 4) as usize] as char);
+        s.push(DIGITS[(b & 0x0f) as usize] as char);
+    }
+    s
+}
+
 /// Encoding and decoding of one context-free wire structure, side by side.
 pub trait Codec: Sized {
     fn encode(&self, out: &mut Vec<u8>);
@@ -432,6 +445,12 @@ mod tests {
             w.with_u24_len(|w| w.put(&[1, 2]));
         });
         assert_eq!(out, [0, 6, 7, 0, 0, 2, 1, 2]);
+    }
+
+    #[test]
+    fn hex_is_lowercase_and_complete() {
+        assert_eq!(to_hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(to_hex(&[]), "");
     }
 
     #[test]
