@@ -212,6 +212,9 @@ pub struct HandshakeKind {
     pub hello_retry: bool,
     /// This is a renegotiation (a handshake on an established connection).
     pub renegotiation: bool,
+    /// The suite's key exchange is anonymous: the server sends no
+    /// certificate.
+    pub anonymous: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]

@@ -17,4 +17,5 @@ pub mod event;
 pub mod pki;
 pub mod record;
 pub mod report;
+pub mod verify;
 pub mod wire;

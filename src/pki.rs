@@ -964,3 +964,59 @@ mod tests {
         }
     }
 }
+
+/// Certificates from a file's contents: every `CERTIFICATE` block of a PEM
+/// file (a chain, leaf first), or one DER certificate.
+pub fn load_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PkiError> {
+    if bytes.starts_with(b"-----") || bytes.windows(11).any(|w| w == b"-----BEGIN ") {
+        let mut out = Vec::new();
+        for pem in x509_parser::pem::Pem::iter_from_buffer(bytes) {
+            let pem = pem.map_err(|_| PkiError::Malformed("PEM block".into()))?;
+            if pem.label == "CERTIFICATE" {
+                out.push(pem.contents);
+            }
+        }
+        if out.is_empty() {
+            return Err(PkiError::Malformed("no CERTIFICATE block in the PEM file".into()));
+        }
+        return Ok(out);
+    }
+    summarize(bytes)?;
+    Ok(vec![bytes.to_vec()])
+}
+
+/// An RSA private key from PEM or DER, PKCS#1 (`RSA PRIVATE KEY`) or
+/// PKCS#8 (`PRIVATE KEY`).
+pub fn load_rsa_private_key(bytes: &[u8]) -> Result<rsa::RsaPrivateKey, PkiError> {
+    use rsa::pkcs1::DecodeRsaPrivateKey;
+    use rsa::pkcs8::DecodePrivateKey;
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        if text.contains("-----BEGIN") {
+            return rsa::RsaPrivateKey::from_pkcs8_pem(text)
+                .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(text))
+                .map_err(|_| PkiError::Malformed("not an RSA private key (PEM, PKCS#1 or PKCS#8)".into()));
+        }
+    }
+    rsa::RsaPrivateKey::from_pkcs8_der(bytes)
+        .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_der(bytes))
+        .map_err(|_| PkiError::Malformed("not an RSA private key (DER, PKCS#1 or PKCS#8)".into()))
+}
+
+#[cfg(test)]
+mod load_tests {
+    use super::*;
+
+    #[test]
+    fn loads_pem_der_and_keys() {
+        let pem = include_bytes!("../fixtures/certs/rsa2048.pem");
+        let der = include_bytes!("../fixtures/certs/rsa2048.der");
+        assert_eq!(load_certificates(pem).unwrap(), vec![der.to_vec()]);
+        assert_eq!(load_certificates(der).unwrap(), vec![der.to_vec()]);
+        let key = load_rsa_private_key(include_bytes!("../fixtures/certs/rsa2048.key")).unwrap();
+        let public = rsa_public_key(der).unwrap();
+        assert_eq!(rsa::RsaPublicKey::from(&key), public);
+        assert!(load_certificates(b"garbage").is_err());
+        assert!(load_rsa_private_key(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
+        assert!(load_rsa_private_key(include_bytes!("../fixtures/certs/ec-p256.key")).is_err());
+    }
+}

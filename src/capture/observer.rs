@@ -534,6 +534,7 @@ impl<'s> Observer<'s> {
                 c.hs.version = Some(version);
                 c.hs.suite = Some(sh.cipher_suite);
                 c.hs.kx = key_exchange_of(sh.cipher_suite);
+                c.hs.cursor.kind.anonymous = crate::wire::suites::lookup(sh.cipher_suite.0).is_some_and(|s| s.is_anonymous());
                 if sh.is_hello_retry_request() {
                     c.hs.cursor.kind.hello_retry = true;
                 }

@@ -377,7 +377,8 @@ impl Engine {
             .clone()
             .ok_or(EngineError::Internal("CertificateVerify without credentials"))?;
         let ms = self.hs.master_secret.clone().ok_or(EngineError::Internal("no master secret"))?;
-        let signed: DigitallySigned = keys::sign_certificate_verify(version, &ms, &self.hs.transcript, &creds.key)?;
+        let signed: DigitallySigned =
+            keys::sign_certificate_verify(version, &ms, &self.hs.transcript, &creds.key, &mut *self.cfg.rng)?;
         self.send_handshake(
             HandshakeMessage::CertificateVerify(signed),
             Some(FlowMsg::CertificateVerify),

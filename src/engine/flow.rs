@@ -103,6 +103,9 @@ pub enum When {
     ClientAuth,
     /// Only when the client sent a non-empty certificate.
     ClientCertSent,
+    /// Required unless the suite is anonymous (DH_anon, ECDH_anon), where
+    /// the server sends no certificate at all.
+    Authenticated,
 }
 
 /// One step of a handshake.
@@ -136,7 +139,7 @@ use Writer::{Client as C, Server as S};
 pub const FULL: &[Step] = &[
     s(C, M::ClientHello,        1, Always),
     s(S, M::ServerHello,        2, Always),
-    s(S, M::Certificate,        2, Optional),   // absent for anonymous suites
+    s(S, M::Certificate,        2, Authenticated),
     s(S, M::CertificateStatus,  2, Optional),
     s(S, M::ServerKeyExchange,  2, Optional),
     s(S, M::CertificateRequest, 2, Optional),
@@ -220,6 +223,7 @@ impl FlowCursor {
             Optional => Some(false),
             ClientAuth => self.kind.client_auth.then_some(true),
             ClientCertSent => self.client_cert_sent.then_some(true),
+            Authenticated => (!self.kind.anonymous).then_some(true),
         }
     }
 

@@ -6,9 +6,11 @@ use rand::RngCore;
 
 use super::flow::{FlowMsg, Writer};
 use super::EngineError;
-use crate::crypto::secret::MasterSecret;
+use crate::crypto::secret::{MasterSecret, PreMasterSecret};
+use crate::crypto::transcript::{self, Sender, Transcript};
+use crate::crypto::{keys, prf, rsa_kx};
 use crate::event::Timestamp;
-use crate::record::protection::RecordProtection;
+use crate::record::protection::{RecordError, RecordProtection};
 use crate::wire::handshake::{DigitallySigned, KeyExchangeKind};
 use crate::wire::suites;
 use crate::wire::{CipherSuite, HandshakeType, ProtocolVersion, SignatureScheme};
@@ -98,7 +100,7 @@ pub fn flow_msg(t: HandshakeType) -> Option<FlowMsg> {
 }
 
 /// RFC 5246 §7.4.1.2: gmt_unix_time then 28 random bytes.
-pub fn new_random(rng: &mut dyn RngCore, now: Timestamp) -> [u8; 32] {
+pub fn new_random<R: RngCore + ?Sized>(rng: &mut R, now: Timestamp) -> [u8; 32] {
     let mut r = [0u8; 32];
     rng.fill_bytes(&mut r[4..]);
     r[..4].copy_from_slice(&(now.secs as u32).to_be_bytes());
@@ -127,41 +129,211 @@ pub fn rsa_public_from_parts(modulus: &[u8], exponent: &[u8]) -> Result<rsa::Rsa
     .map_err(|_| EngineError::IllegalParameter("ServerKeyExchange RSA parameters"))
 }
 
-// ---- crypto calls (filled in as the crypto layer lands) ----
+// ---- calls into the key schedule, RSA and record protection ----
 
+/// The randomness the engine takes: cryptographically strong (RSA blinding
+/// and padding need it), injected so tests are deterministic.
+pub type Rng = dyn rsa::rand_core::CryptoRngCore + Send;
+
+fn suite_info(suite: CipherSuite) -> Result<&'static suites::SuiteInfo, EngineError> {
+    suites::lookup(suite.0).ok_or(EngineError::Internal("suite not in the registry"))
+}
+
+fn transcript_of(bytes: &[u8]) -> Transcript {
+    let mut t = Transcript::new();
+    t.add(bytes);
+    t
+}
+
+fn prf_error(_: crate::crypto::prf::PrfError) -> EngineError {
+    EngineError::Internal("the key schedule refused this version and suite")
+}
+
+/// RFC 5246 §8.1, or RFC 7627 §4 when a session hash is given.
 pub fn master_secret(
-    _version: ProtocolVersion,
-    _suite: CipherSuite,
-    _pre_master: &[u8],
-    _client_random: &[u8; 32],
-    _server_random: &[u8; 32],
-    _session_hash: Option<&[u8]>,
-) -> MasterSecret {
-    unimplemented!()
+    version: ProtocolVersion,
+    suite: CipherSuite,
+    pre_master: &PreMasterSecret,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    session_hash: Option<&[u8]>,
+) -> Result<MasterSecret, EngineError> {
+    let info = suite_info(suite)?;
+    match session_hash {
+        Some(h) => prf::extended_master_secret(version, info, pre_master, h),
+        None => prf::master_secret(version, info, pre_master, client_random, server_random),
+    }
+    .map_err(prf_error)
 }
 
-pub fn session_hash(_version: ProtocolVersion, _suite: CipherSuite, _transcript: &[u8]) -> Vec<u8> {
-    unimplemented!()
+/// RFC 7627 §3: the hash of the handshake up to ClientKeyExchange.
+pub fn session_hash(version: ProtocolVersion, suite: CipherSuite, transcript: &[u8]) -> Result<Vec<u8>, EngineError> {
+    transcript::session_hash(version, suite_info(suite)?, &transcript_of(transcript)).map_err(prf_error)
 }
 
+/// Finished.verify_data of `sender` over `transcript` (RFC 5246 §7.4.9,
+/// RFC 6101 §5.6.9).
 pub fn finished(
-    _version: ProtocolVersion,
-    _suite: CipherSuite,
-    _ms: &MasterSecret,
-    _sender: Writer,
-    _transcript: &[u8],
-) -> Vec<u8> {
-    unimplemented!()
+    version: ProtocolVersion,
+    suite: CipherSuite,
+    ms: &MasterSecret,
+    sender: Writer,
+    transcript: &[u8],
+) -> Result<Vec<u8>, EngineError> {
+    let sender = match sender {
+        Writer::Client => Sender::Client,
+        Writer::Server => Sender::Server,
+    };
+    transcript::finished_verify_data(version, suite_info(suite)?, ms, sender, &transcript_of(transcript))
+        .map_err(prf_error)
 }
 
+/// Both directions' record protection from the master secret (RFC 5246
+/// §6.3), as (client write, server write).
 pub fn protections(
-    _version: ProtocolVersion,
-    _suite: CipherSuite,
-    _ms: &MasterSecret,
-    _client_random: &[u8; 32],
-    _server_random: &[u8; 32],
+    version: ProtocolVersion,
+    suite: CipherSuite,
+    ms: &MasterSecret,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    encrypt_then_mac: bool,
 ) -> Result<(RecordProtection, RecordProtection), EngineError> {
-    unimplemented!()
+    let info = suite_info(suite)?;
+    let km = keys::key_material(version, info, ms, client_random, server_random).map_err(prf_error)?;
+    let make = |sender| {
+        let k = km.for_sender(sender);
+        RecordProtection::new(
+            version,
+            info,
+            k.mac_key.expose(),
+            k.key.expose(),
+            k.iv.expose(),
+            encrypt_then_mac,
+        )
+        .map_err(|_| EngineError::Internal("record protection could not be set up"))
+    };
+    Ok((make(Sender::Client)?, make(Sender::Server)?))
 }
 
-pub fn _unused(_: DigitallySigned) {}
+/// RFC 5246 §7.4.7.1: first two bytes the offered version, 46 random.
+pub fn new_pre_master(offered: ProtocolVersion, rng: &mut Rng) -> PreMasterSecret {
+    rsa_kx::new_pre_master(offered, rng)
+}
+
+pub fn encrypt_pre_master(
+    key: &rsa::RsaPublicKey,
+    pre_master: &PreMasterSecret,
+    rng: &mut Rng,
+) -> Result<Vec<u8>, EngineError> {
+    rsa_kx::encrypt_pre_master(key, pre_master, rng).map_err(|_| EngineError::Internal("RSA encryption failed"))
+}
+
+/// Never fails: see `crypto::rsa_kx::decrypt_pre_master`.
+pub fn decrypt_pre_master(
+    key: &rsa::RsaPrivateKey,
+    ciphertext: &[u8],
+    offered: ProtocolVersion,
+    rng: &mut Rng,
+) -> PreMasterSecret {
+    rsa_kx::decrypt_pre_master(key, ciphertext, offered, rng)
+}
+
+/// The scheme this engine signs with in TLS 1.2 (RSA PKCS#1 with SHA-256;
+/// None before TLS 1.2).
+fn signing_scheme(version: ProtocolVersion) -> Option<SignatureScheme> {
+    (version.0 >= ProtocolVersion::TLSv1_2.0).then_some(SignatureScheme::RsaPkcs1Sha256)
+}
+
+/// RFC 5246 §7.4.8 (RFC 6101 §5.6.8 in SSL 3.0).
+pub fn sign_certificate_verify(
+    version: ProtocolVersion,
+    ms: &MasterSecret,
+    transcript: &[u8],
+    key: &rsa::RsaPrivateKey,
+    rng: &mut Rng,
+) -> Result<DigitallySigned, EngineError> {
+    let scheme = signing_scheme(version);
+    let input = transcript::certificate_verify_input(version, ms, &transcript_of(transcript), scheme)
+        .map_err(|_| EngineError::Internal("no CertificateVerify input"))?;
+    let signature =
+        rsa_kx::rsa_sign(key, scheme, &input, rng).map_err(|_| EngineError::Internal("RSA signing failed"))?;
+    Ok(DigitallySigned {
+        algorithm: scheme,
+        signature,
+    })
+}
+
+pub fn verify_certificate_verify(
+    version: ProtocolVersion,
+    ms: &MasterSecret,
+    transcript: &[u8],
+    key: &rsa::RsaPublicKey,
+    cv: &DigitallySigned,
+) -> Result<(), EngineError> {
+    let input = transcript::certificate_verify_input(version, ms, &transcript_of(transcript), cv.algorithm)
+        .map_err(|_| EngineError::BadSignature)?;
+    rsa_kx::rsa_verify(key, cv.algorithm, &input, &cv.signature).map_err(|_| EngineError::BadSignature)
+}
+
+/// RFC 2246 §7.4.3: the temporary export key, signed with the certificate key.
+pub fn sign_server_rsa_params(
+    version: ProtocolVersion,
+    key: &rsa::RsaPrivateKey,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    modulus: &[u8],
+    exponent: &[u8],
+    rng: &mut Rng,
+) -> Result<DigitallySigned, EngineError> {
+    let scheme = signing_scheme(version);
+    let signature = rsa_kx::sign_server_rsa_params(
+        version,
+        key,
+        client_random,
+        server_random,
+        modulus,
+        exponent,
+        scheme,
+        rng,
+    )
+    .map_err(|_| EngineError::Internal("signing the export key failed"))?;
+    Ok(DigitallySigned {
+        algorithm: scheme,
+        signature,
+    })
+}
+
+pub fn verify_server_rsa_params(
+    version: ProtocolVersion,
+    cert_key: &rsa::RsaPublicKey,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    modulus: &[u8],
+    exponent: &[u8],
+    signature: &DigitallySigned,
+) -> Result<(), EngineError> {
+    let params = rsa_kx::encode_server_rsa_params(modulus, exponent);
+    rsa_kx::verify_server_params(
+        version,
+        cert_key,
+        signature.algorithm,
+        client_random,
+        server_random,
+        &params,
+        &signature.signature,
+    )
+    .map_err(|_| EngineError::BadSignature)
+}
+
+pub fn generate_export_key(rng: &mut Rng) -> Result<rsa::RsaPrivateKey, EngineError> {
+    rsa_kx::generate_export_key(rng).map_err(|_| EngineError::Internal("export key generation failed"))
+}
+
+/// The one mapping from record-layer failures to engine errors.
+pub fn record_error(e: RecordError) -> EngineError {
+    match e {
+        RecordError::BadRecordMac => EngineError::BadRecordMac,
+        RecordError::RecordOverflow => EngineError::RecordOverflow,
+        _ => EngineError::BadRecordMac,
+    }
+}

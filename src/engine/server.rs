@@ -209,6 +209,7 @@ impl Engine {
             &self.hs.server_random,
             &modulus,
             &exponent,
+            &mut *self.cfg.rng,
         )?;
         self.hs.kx_private = Some(temp);
         self.send_handshake(

@@ -1,1 +1,1862 @@
-//! (being written)
+//! Record protection for one direction, shared by the engine and the
+//! passive observer: sequence numbers, MAC, padding, IVs, encryption.
+//!
+//! RFC sections, by cipher kind:
+//!
+//! - null and stream ciphers (RFC 5246 §6.2.3.1, RFC 6101 §5.2.3.1):
+//!   `fragment = ENC(content + MAC)`;
+//! - CBC block ciphers (RFC 5246 §6.2.3.2, RFC 4346 §6.2.3.2, RFC 2246
+//!   §6.2.3.2, RFC 6101 §5.2.3.2): `[IV +] ENC(content + MAC + padding +
+//!   padding_length)`, the IV implicit in SSL 3.0 and TLS 1.0 and explicit
+//!   from TLS 1.1 on; or, when encrypt-then-MAC was negotiated (RFC 7366
+//!   §3), `[IV +] ENC(content + padding + padding_length) + MAC`;
+//! - AES-GCM (RFC 5288 §3, RFC 5246 §6.2.3.3): `nonce_explicit +
+//!   AEAD(content)`, nonce = 4-byte salt from the key block + 8 explicit
+//!   bytes, additional data = `seq_num + type + version + length`.
+//!
+//! Each direction numbers its records from 0 after ChangeCipherSpec with a
+//! 64-bit sequence number that must not wrap (RFC 5246 §6.1): a
+//! [`RecordProtection`] is made fresh at each ChangeCipherSpec and refuses
+//! to run past 2^64 − 1 records.
+//!
+//! [`RecordProtection::open`] returns the per-record crypto facts the `-v`
+//! narration prints ([`RecordFacts`]); failures are [`RecordError`]s whose
+//! [`RecordError::alert`] is the alert to send.
+//!
+//! What this module does not do: cut records out of a stream (that is
+//! [`super::deframer`]), derive keys (`crypto::keys`), compression (only
+//! null exists in practice), TLS 1.3 record protection, or split outgoing
+//! data into records (the caller does; [`fragments`] helps).
+
+use std::fmt;
+
+use rand::RngCore;
+
+use crate::crypto::cipher::{CipherSetupError, RecordCipher, GCM_NONCE_LEN, GCM_TAG_LEN};
+use crate::crypto::mac::{
+    self, MacAlgorithm, MacConstruction, MacOutput, MacSetupError, RecordMac,
+};
+use crate::wire::record::{MAX_CIPHERTEXT, MAX_PLAINTEXT};
+use crate::wire::suites::{self, BulkCipher, CipherKind, Mac, SuiteInfo};
+use crate::wire::{AlertDescription, Codec, ContentType, ProtocolVersion, RecordHeader};
+
+/// Bytes of GCM explicit nonce per record (RFC 5288 §3).
+const GCM_EXPLICIT_LEN: usize = 8;
+/// Bytes of GCM salt from the key block (RFC 5288 §3).
+const GCM_SALT_LEN: usize = 4;
+
+/// Why a record did not open (or could not be sealed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordError {
+    /// The MAC or AEAD tag is wrong, or the CBC padding is, or the CBC
+    /// ciphertext is not a whole number of blocks. These are deliberately
+    /// one error: telling padding failures apart from MAC failures (TLS
+    /// 1.0's decryption_failed) is the padding oracle of Vaudenay (2002).
+    BadRecordMac,
+    /// A fragment longer than 2^14 + 2048 bytes, or a plaintext longer than
+    /// 2^14 once decrypted (RFC 5246 §6.2.1, §6.2.3); on sealing, a
+    /// plaintext longer than 2^14.
+    RecordOverflow,
+    /// A fragment shorter than the suite's minimum (explicit IV or nonce,
+    /// MAC or tag, one block), or a header length that disagrees with the
+    /// fragment.
+    DecodeError,
+    /// 2^64 records went this way: the sequence number would wrap (RFC
+    /// 5246 §6.1: renegotiate instead).
+    SequenceExhausted,
+}
+
+impl RecordError {
+    /// The alert for this error (RFC 5246 §7.2.2). Every decryption failure
+    /// is `bad_record_mac`, in SSL 3.0 and TLS 1.0 too, for the reason
+    /// given on [`Self::BadRecordMac`].
+    pub fn alert(self) -> AlertDescription {
+        match self {
+            Self::BadRecordMac => AlertDescription::BadRecordMac,
+            Self::RecordOverflow => AlertDescription::RecordOverflow,
+            Self::DecodeError => AlertDescription::DecodeError,
+            Self::SequenceExhausted => AlertDescription::InternalError,
+        }
+    }
+}
+
+impl fmt::Display for RecordError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::BadRecordMac => "bad record MAC (or padding)",
+            Self::RecordOverflow => "record too long",
+            Self::DecodeError => "record too short for its cipher suite",
+            Self::SequenceExhausted => "sequence number exhausted",
+        })
+    }
+}
+
+impl std::error::Error for RecordError {}
+
+/// Why a [`RecordProtection`] could not be set up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ProtectionSetupError {
+    UnknownSuite(u16),
+    /// Only SSL 3.0 to TLS 1.2 records are protected here.
+    UnsupportedVersion(ProtocolVersion),
+    /// The suite's MAC is not one sslwalk implements (the GOST MACs).
+    UnsupportedMac(Mac),
+    Mac(MacSetupError),
+    Cipher(CipherSetupError),
+    /// A key or IV of the wrong length.
+    Length {
+        what: &'static str,
+        expected: usize,
+        got: usize,
+    },
+    /// RFC 7366 encrypt-then-MAC is a TLS extension: there is no SSL 3.0
+    /// form of it.
+    EncryptThenMacWithSsl3,
+}
+
+impl fmt::Display for ProtectionSetupError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::UnknownSuite(code) => write!(f, "unknown cipher suite 0x{code:04x}"),
+            Self::UnsupportedVersion(v) => write!(f, "no record protection for {v:?}"),
+            Self::UnsupportedMac(m) => write!(f, "the {} MAC is not implemented", m.name()),
+            Self::Mac(e) => e.fmt(f),
+            Self::Cipher(e) => e.fmt(f),
+            Self::Length {
+                what,
+                expected,
+                got,
+            } => write!(f, "{what} of {got} bytes, expected {expected}"),
+            Self::EncryptThenMacWithSsl3 => {
+                f.write_str("encrypt-then-MAC does not exist in SSL 3.0")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProtectionSetupError {}
+
+impl From<MacSetupError> for ProtectionSetupError {
+    fn from(e: MacSetupError) -> Self {
+        Self::Mac(e)
+    }
+}
+
+impl From<CipherSetupError> for ProtectionSetupError {
+    fn from(e: CipherSetupError) -> Self {
+        Self::Cipher(e)
+    }
+}
+
+// -- Facts for narration --
+
+/// How a record's integrity was protected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Integrity {
+    /// No MAC: the initial TLS_NULL_WITH_NULL_NULL state.
+    None,
+    /// A MAC. `verified` is true for an opened record (every record that
+    /// opens passed its check) and false for a sealed one (computed).
+    Mac {
+        algorithm: MacAlgorithm,
+        construction: MacConstruction,
+        value: Vec<u8>,
+        verified: bool,
+    },
+    /// The AEAD tag, with the same meaning of `verified`.
+    AeadTag {
+        tag: [u8; GCM_TAG_LEN],
+        verified: bool,
+    },
+}
+
+/// The IV or nonce a record used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IvUse {
+    /// Null and stream ciphers have none.
+    None,
+    /// SSL 3.0 and TLS 1.0 CBC: not sent. The first record of a direction
+    /// uses the IV from the key block (`from_key_block`), each later one
+    /// the last ciphertext block of the record before it.
+    CbcImplicit { iv: Vec<u8>, from_key_block: bool },
+    /// TLS 1.1+ CBC: a fresh IV sent in front of the record.
+    CbcExplicit { iv: Vec<u8> },
+    /// GCM: the 4-byte salt from the key block and the 8 bytes sent.
+    GcmNonce {
+        salt: [u8; GCM_SALT_LEN],
+        explicit: [u8; GCM_EXPLICIT_LEN],
+    },
+}
+
+/// Which CBC padding bytes a version checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaddingCheck {
+    /// SSL 3.0 (RFC 6101 §5.2.3.2): only `padding_length < block size`;
+    /// the padding bytes themselves are arbitrary and unchecked, which is
+    /// what POODLE (CVE-2014-3566) exploits.
+    LengthOnly,
+    /// TLS (RFC 5246 §6.2.3.2): every padding byte equals the length.
+    EveryByte,
+}
+
+impl PaddingCheck {
+    /// The one dispatcher by version.
+    pub fn for_version(version: ProtocolVersion) -> Self {
+        if version == ProtocolVersion::SSLv3 {
+            Self::LengthOnly
+        } else {
+            Self::EveryByte
+        }
+    }
+
+    /// Whether records are open to the POODLE padding oracle.
+    pub fn poodle_exposed(self) -> bool {
+        self == Self::LengthOnly
+    }
+}
+
+/// The CBC padding of a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PaddingFacts {
+    /// The `padding_length` byte: padding bytes before it.
+    pub length: u8,
+    pub check: PaddingCheck,
+}
+
+/// The crypto of one record, for narration.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordFacts {
+    pub seq: u64,
+    pub cipher: BulkCipher,
+    pub integrity: Integrity,
+    pub iv: IvUse,
+    /// CBC only.
+    pub padding: Option<PaddingFacts>,
+    /// RFC 7366 applied to this record (CBC suites only).
+    pub encrypt_then_mac: bool,
+}
+
+/// A record that opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    pub plaintext: Vec<u8>,
+    pub facts: RecordFacts,
+}
+
+/// A record that was sealed: header and fragment, ready to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sealed {
+    pub record: Vec<u8>,
+    pub facts: RecordFacts,
+}
+
+/// Splits outgoing data into record-sized pieces of at most 2^14 bytes
+/// (RFC 5246 §6.2.1). Empty data gives no piece: a caller that means to
+/// send an empty record seals one itself.
+pub fn fragments(data: &[u8]) -> impl Iterator<Item = &[u8]> {
+    data.chunks(MAX_PLAINTEXT)
+}
+
+// -- The protection state --
+
+enum IvState {
+    None,
+    /// SSL 3.0 / TLS 1.0: the next record's IV, and whether it is still
+    /// the one from the key block.
+    Implicit {
+        next: Vec<u8>,
+        from_key_block: bool,
+    },
+    Explicit,
+    GcmSalt([u8; GCM_SALT_LEN]),
+}
+
+/// The protection of one direction after ChangeCipherSpec.
+pub struct RecordProtection {
+    version: ProtocolVersion,
+    cipher_id: BulkCipher,
+    mac: Option<RecordMac>,
+    cipher: RecordCipher,
+    iv: IvState,
+    encrypt_then_mac: bool,
+    /// `None` once 2^64 records have gone this way.
+    next_seq: Option<u64>,
+}
+
+impl fmt::Debug for RecordProtection {
+    // Keys, IVs and cipher states are secrets: not printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RecordProtection")
+            .field("version", &self.version)
+            .field("cipher", &self.cipher_id)
+            .field("mac", &self.mac.as_ref().map(|m| m.algorithm()))
+            .field("encrypt_then_mac", &self.encrypt_then_mac)
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RecordProtection {
+    /// Protection for `version` with `suite`'s cipher and MAC, keyed with
+    /// one direction's write keys from the key block (RFC 5246 §6.3):
+    ///
+    /// - `mac_key`: the MAC write key (empty for AEAD and NULL-MAC suites);
+    /// - `enc_key`: the write key, expanded for export suites;
+    /// - `iv`: the write IV: one block for CBC in SSL 3.0 and TLS 1.0 (in
+    ///   TLS 1.1+ CBC ignores it, and it may be empty), the 4-byte salt for
+    ///   GCM, empty otherwise.
+    ///
+    /// `encrypt_then_mac` is RFC 7366 as negotiated; it applies to CBC
+    /// suites only (RFC 7366 §3 has no form for stream or AEAD ciphers, so
+    /// the flag is ignored for them). The version decides the MAC
+    /// construction, the IV handling and the padding check; it need not be
+    /// one the suite is defined for (a tester may deviate on purpose), as
+    /// long as the combination means something.
+    pub fn new(
+        version: ProtocolVersion,
+        suite: &SuiteInfo,
+        mac_key: &[u8],
+        enc_key: &[u8],
+        iv: &[u8],
+        encrypt_then_mac: bool,
+    ) -> Result<Self, ProtectionSetupError> {
+        if !(ProtocolVersion::SSLv3..=ProtocolVersion::TLSv1_2).contains(&version) {
+            return Err(ProtectionSetupError::UnsupportedVersion(version));
+        }
+        let cipher = RecordCipher::new(suite.cipher, enc_key)?;
+        let mac = match suite.mac {
+            Mac::Null | Mac::Aead => {
+                expect_len("MAC key", 0, mac_key.len())?;
+                None
+            }
+            other => {
+                let algorithm = MacAlgorithm::from_suite(other)
+                    .ok_or(ProtectionSetupError::UnsupportedMac(other))?;
+                Some(RecordMac::new(version, algorithm, mac_key)?)
+            }
+        };
+        let kind = suite.cipher.kind();
+        let explicit_iv = version >= ProtocolVersion::TLSv1_1;
+        let iv = match kind {
+            CipherKind::Null | CipherKind::Stream => {
+                expect_len("IV", 0, iv.len())?;
+                IvState::None
+            }
+            CipherKind::Block if explicit_iv => {
+                if !iv.is_empty() {
+                    expect_len("IV", suite.cipher.block_size(), iv.len())?;
+                }
+                IvState::Explicit
+            }
+            CipherKind::Block => {
+                expect_len("IV", suite.cipher.block_size(), iv.len())?;
+                IvState::Implicit {
+                    next: iv.to_vec(),
+                    from_key_block: true,
+                }
+            }
+            CipherKind::Aead => {
+                expect_len("GCM salt", GCM_SALT_LEN, iv.len())?;
+                IvState::GcmSalt(iv.try_into().expect("4 bytes"))
+            }
+        };
+        let encrypt_then_mac = encrypt_then_mac && kind == CipherKind::Block;
+        if encrypt_then_mac && version == ProtocolVersion::SSLv3 {
+            return Err(ProtectionSetupError::EncryptThenMacWithSsl3);
+        }
+        Ok(Self {
+            version,
+            cipher_id: suite.cipher,
+            mac,
+            cipher,
+            iv,
+            encrypt_then_mac,
+            next_seq: Some(0),
+        })
+    }
+
+    /// [`Self::new`] with the suite given by its code.
+    pub fn for_suite_code(
+        version: ProtocolVersion,
+        code: u16,
+        mac_key: &[u8],
+        enc_key: &[u8],
+        iv: &[u8],
+        encrypt_then_mac: bool,
+    ) -> Result<Self, ProtectionSetupError> {
+        let suite = suites::lookup(code).ok_or(ProtectionSetupError::UnknownSuite(code))?;
+        Self::new(version, suite, mac_key, enc_key, iv, encrypt_then_mac)
+    }
+
+    /// The sequence number of the next record, or `None` when exhausted.
+    pub fn sequence_number(&self) -> Option<u64> {
+        self.next_seq
+    }
+
+    /// Sets the next sequence number: for testers that skip or replay on
+    /// purpose, and for observers that join a direction late.
+    pub fn set_sequence_number(&mut self, seq: u64) {
+        self.next_seq = Some(seq);
+    }
+
+    pub fn version(&self) -> ProtocolVersion {
+        self.version
+    }
+
+    pub fn cipher(&self) -> BulkCipher {
+        self.cipher_id
+    }
+
+    pub fn encrypt_then_mac(&self) -> bool {
+        self.encrypt_then_mac
+    }
+
+    fn padding_check(&self) -> PaddingCheck {
+        PaddingCheck::for_version(self.version)
+    }
+
+    fn take_seq(&self) -> Result<u64, RecordError> {
+        self.next_seq.ok_or(RecordError::SequenceExhausted)
+    }
+
+    /// Counts a record as consumed; past 2^64 − 1 the direction is spent.
+    fn advance(&mut self, seq: u64) {
+        self.next_seq = seq.checked_add(1);
+    }
+
+    fn integrity_of(&self, value: &[u8], verified: bool) -> Integrity {
+        integrity_of(self.mac.as_ref(), value, verified)
+    }
+
+    // -- Sealing --
+
+    /// Seals `plaintext` (at most 2^14 bytes) into a whole record, header
+    /// included. `rng` supplies the explicit CBC IVs of TLS 1.1+.
+    pub fn seal<R: RngCore + ?Sized>(
+        &mut self,
+        content_type: ContentType,
+        record_version: ProtocolVersion,
+        plaintext: &[u8],
+        rng: &mut R,
+    ) -> Result<Vec<u8>, RecordError> {
+        Ok(self
+            .seal_record(content_type, record_version, plaintext, rng)?
+            .record)
+    }
+
+    /// [`Self::seal`], with the record's crypto facts.
+    pub fn seal_record<R: RngCore + ?Sized>(
+        &mut self,
+        content_type: ContentType,
+        record_version: ProtocolVersion,
+        plaintext: &[u8],
+        rng: &mut R,
+    ) -> Result<Sealed, RecordError> {
+        if plaintext.len() > MAX_PLAINTEXT {
+            return Err(RecordError::RecordOverflow);
+        }
+        let seq = self.take_seq()?;
+        let mut record = Vec::with_capacity(RecordHeader::LEN + plaintext.len() + 128);
+        record.extend_from_slice(&[0; RecordHeader::LEN]);
+        let mut facts = RecordFacts {
+            seq,
+            cipher: self.cipher_id,
+            integrity: Integrity::None,
+            iv: IvUse::None,
+            padding: None,
+            encrypt_then_mac: self.encrypt_then_mac,
+        };
+        let padding_check = self.padding_check();
+        let encrypt_then_mac = self.encrypt_then_mac;
+        let Self {
+            mac, cipher, iv, ..
+        } = self;
+        let mac = mac.as_ref();
+        match cipher {
+            RecordCipher::Null | RecordCipher::Stream(_) => {
+                let start = record.len();
+                record.extend_from_slice(plaintext);
+                if let Some(m) = mac {
+                    let tag = m.compute(seq, content_type, record_version, &[plaintext]);
+                    record.extend_from_slice(tag.as_ref());
+                    facts.integrity = integrity_of(mac, tag.as_ref(), false);
+                }
+                if let RecordCipher::Stream(rc4) = cipher {
+                    rc4.apply(&mut record[start..]);
+                }
+            }
+            RecordCipher::Block(cbc) => {
+                let bs = cbc.block_size();
+                let m = mac.expect("CBC suites have a MAC");
+                let iv_bytes = match &*iv {
+                    IvState::Implicit {
+                        next,
+                        from_key_block,
+                    } => {
+                        facts.iv = IvUse::CbcImplicit {
+                            iv: next.clone(),
+                            from_key_block: *from_key_block,
+                        };
+                        next.clone()
+                    }
+                    _ => {
+                        // TLS 1.1+ (RFC 4346 §6.2.3.2): a fresh
+                        // unpredictable IV per record. Why: with the
+                        // chained IV of TLS 1.0 an attacker knows the IV
+                        // of the next record before choosing its
+                        // plaintext (BEAST).
+                        let mut iv = vec![0u8; bs];
+                        rng.fill_bytes(&mut iv);
+                        record.extend_from_slice(&iv);
+                        facts.iv = IvUse::CbcExplicit { iv: iv.clone() };
+                        iv
+                    }
+                };
+                let start = record.len();
+                record.extend_from_slice(plaintext);
+                let mut tag = None;
+                if !encrypt_then_mac {
+                    let t = m.compute(seq, content_type, record_version, &[plaintext]);
+                    record.extend_from_slice(t.as_ref());
+                    tag = Some(t);
+                }
+                // Send the minimum padding (RFC 5246 allows up to 255
+                // bytes to hide lengths; sslwalk does not).
+                let unpadded = record.len() - start + 1;
+                let pad = (bs - unpadded % bs) % bs;
+                record.extend(std::iter::repeat_n(pad as u8, pad + 1));
+                cbc.encrypt(&iv_bytes, &mut record[start..]);
+                if let IvState::Implicit {
+                    next,
+                    from_key_block,
+                } = iv
+                {
+                    next.copy_from_slice(&record[record.len() - bs..]);
+                    *from_key_block = false;
+                }
+                if encrypt_then_mac {
+                    // RFC 7366 §3: the MAC covers IV + ciphertext, and
+                    // the length field is theirs.
+                    let covered = &record[RecordHeader::LEN..];
+                    let t = m.compute(seq, content_type, record_version, &[covered]);
+                    record.extend_from_slice(t.as_ref());
+                    tag = Some(t);
+                }
+                let tag = tag.expect("MAC computed");
+                facts.integrity = integrity_of(mac, tag.as_ref(), false);
+                facts.padding = Some(PaddingFacts {
+                    length: pad as u8,
+                    check: padding_check,
+                });
+            }
+            RecordCipher::Aead(gcm) => {
+                let IvState::GcmSalt(salt) = *iv else {
+                    unreachable!("GCM keeps a salt")
+                };
+                // RFC 5288 §3 lets the sender choose the explicit nonce as
+                // long as it never repeats under a key; the sequence
+                // number is the usual choice and cannot repeat.
+                let explicit = seq.to_be_bytes();
+                let nonce = gcm_nonce(&salt, &explicit);
+                let aad = aead_aad(seq, content_type, record_version, plaintext.len());
+                record.extend_from_slice(&explicit);
+                let start = record.len();
+                record.extend_from_slice(plaintext);
+                let tag = gcm.seal(&nonce, &aad, &mut record[start..]);
+                record.extend_from_slice(&tag);
+                facts.iv = IvUse::GcmNonce { salt, explicit };
+                facts.integrity = Integrity::AeadTag {
+                    tag,
+                    verified: false,
+                };
+            }
+        }
+        let length = record.len() - RecordHeader::LEN;
+        debug_assert!(length <= MAX_CIPHERTEXT);
+        let header = RecordHeader {
+            content_type,
+            version: record_version,
+            length: length as u16,
+        };
+        record[..RecordHeader::LEN].copy_from_slice(&header.to_bytes());
+        self.advance(seq);
+        Ok(Sealed { record, facts })
+    }
+
+    // -- Opening --
+
+    /// Opens one record: checks and strips the protection and returns the
+    /// plaintext with the record's crypto facts.
+    ///
+    /// Invariants:
+    /// - a record that returns `Ok` had a valid MAC (or tag) and padding,
+    ///   and a plaintext of at most 2^14 bytes;
+    /// - `RecordOverflow` for a fragment over 2^14 + 2048 bytes and
+    ///   `DecodeError` for one shorter than the suite's minimum (or not the
+    ///   header's length) are found before any decryption, and leave the
+    ///   state untouched;
+    /// - any other error comes after the record was consumed: the
+    ///   sequence number, the RC4 keystream and the CBC chaining IV have
+    ///   moved on as if it had opened, so an observer may try the next
+    ///   record (a peer would have sent a fatal alert).
+    pub fn open(&mut self, header: &RecordHeader, fragment: &[u8]) -> Result<Opened, RecordError> {
+        if fragment.len() > MAX_CIPHERTEXT {
+            return Err(RecordError::RecordOverflow);
+        }
+        if header.length as usize != fragment.len() {
+            return Err(RecordError::DecodeError);
+        }
+        let seq = self.take_seq()?;
+        let result = match &self.cipher {
+            RecordCipher::Null | RecordCipher::Stream(_) => self.open_stream(seq, header, fragment),
+            RecordCipher::Block(_) if self.encrypt_then_mac => {
+                self.open_cbc_encrypt_then_mac(seq, header, fragment)
+            }
+            RecordCipher::Block(_) => self.open_cbc(seq, header, fragment),
+            RecordCipher::Aead(_) => self.open_gcm(seq, header, fragment),
+        };
+        match result {
+            Err(Early(e)) => Err(e),
+            Ok(opened) if opened.plaintext.len() > MAX_PLAINTEXT => {
+                self.advance(seq);
+                Err(RecordError::RecordOverflow)
+            }
+            Ok(opened) => {
+                self.advance(seq);
+                Ok(opened)
+            }
+            Err(Consumed(e)) => {
+                self.advance(seq);
+                Err(e)
+            }
+        }
+    }
+
+    fn facts(&self, seq: u64) -> RecordFacts {
+        RecordFacts {
+            seq,
+            cipher: self.cipher_id,
+            integrity: Integrity::None,
+            iv: IvUse::None,
+            padding: None,
+            encrypt_then_mac: self.encrypt_then_mac,
+        }
+    }
+
+    /// Null and stream ciphers: `ENC(content + MAC)`.
+    fn open_stream(&mut self, seq: u64, header: &RecordHeader, fragment: &[u8]) -> OpenResult {
+        let mac_len = self.mac.as_ref().map_or(0, RecordMac::len);
+        if fragment.len() < mac_len {
+            return Err(Early(RecordError::DecodeError));
+        }
+        let mut data = fragment.to_vec();
+        if let RecordCipher::Stream(rc4) = &mut self.cipher {
+            rc4.apply(&mut data);
+        }
+        let mut facts = self.facts(seq);
+        if let Some(m) = &self.mac {
+            let (content, tag) = data.split_at(data.len() - mac_len);
+            if !m.verify(seq, header.content_type, header.version, &[content], tag) {
+                return Err(Consumed(RecordError::BadRecordMac));
+            }
+            facts.integrity = self.integrity_of(tag, true);
+            data.truncate(data.len() - mac_len);
+        }
+        Ok(Opened {
+            plaintext: data,
+            facts,
+        })
+    }
+
+    /// The IV for the next CBC record and where it comes from; for the
+    /// implicit IV, moves the chain on to `last_block` of this record.
+    fn take_cbc_iv(&mut self, fragment: &[u8], bs: usize, body: &[u8]) -> (Vec<u8>, IvUse) {
+        match &mut self.iv {
+            IvState::Implicit {
+                next,
+                from_key_block,
+            } => {
+                let iv = next.clone();
+                let used = IvUse::CbcImplicit {
+                    iv: iv.clone(),
+                    from_key_block: *from_key_block,
+                };
+                next.copy_from_slice(&body[body.len() - bs..]);
+                *from_key_block = false;
+                (iv, used)
+            }
+            _ => {
+                let iv = fragment[..bs].to_vec();
+                (iv.clone(), IvUse::CbcExplicit { iv })
+            }
+        }
+    }
+
+    /// CBC, MAC-then-encrypt:
+    /// `[IV +] ENC(content + MAC + padding + padding_length)`.
+    ///
+    /// Why so careful: a receiver that answers bad padding sooner (or
+    /// differently) than a bad MAC is a padding oracle that decrypts
+    /// records (Vaudenay 2002; POODLE for SSL 3.0), and one whose MAC
+    /// check takes time that depends on the padding length leaks the same
+    /// way, more faintly (Lucky 13, AlFardan and Paterson 2013). So:
+    /// - padding and MAC failures are one error, decided after both checks;
+    /// - the padding bytes are checked in constant time (a fixed scan of
+    ///   the last 256 bytes, masks instead of branches);
+    /// - the MAC is always computed; with bad padding it is computed as if
+    ///   the padding were empty (RFC 5246 §6.2.3.2 implementation note);
+    /// - the received MAC is copied out of its padding-dependent position
+    ///   by a fixed scan and a constant-time rotation;
+    /// - the bytes the MAC did not cover go through a throw-away hash, so
+    ///   the hashing work barely depends on the padding length. This is
+    ///   not byte-exact (the two hashes can differ by a compression block
+    ///   from the real and dummy halves' alignment); sslwalk is an
+    ///   inspector, not a server to harden against a local timing attacker.
+    fn open_cbc(&mut self, seq: u64, header: &RecordHeader, fragment: &[u8]) -> OpenResult {
+        let RecordCipher::Block(cbc) = &self.cipher else {
+            unreachable!()
+        };
+        let bs = cbc.block_size();
+        let mac_len = self.mac.as_ref().expect("CBC suites have a MAC").len();
+        let iv_len = self.explicit_iv_len(bs);
+        // At least one block, holding the MAC and the padding length byte.
+        let min = iv_len + (mac_len + 1).div_ceil(bs) * bs;
+        if fragment.len() < min {
+            return Err(Early(RecordError::DecodeError));
+        }
+        let body = &fragment[iv_len..];
+        if body.len() % bs != 0 {
+            // RFC 5246 §7.2.2: "either it wasn't an even multiple of the
+            // block length" → bad_record_mac. The length is public, so
+            // answering at once leaks nothing.
+            return Err(Early(RecordError::BadRecordMac));
+        }
+        let (iv, iv_use) = self.take_cbc_iv(fragment, bs, body);
+        let RecordCipher::Block(cbc) = &self.cipher else {
+            unreachable!()
+        };
+        let mut data = vec![0u8; body.len()];
+        cbc.decrypt(&iv, body, &mut data);
+
+        let check = self.padding_check();
+        let (pad, pad_good) = match check {
+            PaddingCheck::LengthOnly => ssl3_padding_ok(&data, mac_len, bs),
+            PaddingCheck::EveryByte => tls_padding_ok(&data, mac_len),
+        };
+        // With bad padding, MAC as if padding_length were 0.
+        let stripped = ct_select(pad_good, pad + 1, 1);
+        let content_len = data.len() - mac_len - stripped;
+        let mut received = [0u8; 48];
+        copy_mac_ct(&data, content_len, mac_len, &mut received);
+        let m = self.mac.as_ref().expect("CBC suites have a MAC");
+        let computed: MacOutput = m.compute(
+            seq,
+            header.content_type,
+            header.version,
+            &[&data[..content_len]],
+        );
+        m.absorb_dummy(&data[data.len() - stripped..]);
+        let mac_good = if mac::ct_eq(computed.as_ref(), &received[..mac_len]) {
+            0xff
+        } else {
+            0
+        };
+        if pad_good & mac_good != 0xff {
+            return Err(Consumed(RecordError::BadRecordMac));
+        }
+        let mut facts = self.facts(seq);
+        facts.integrity = self.integrity_of(&received[..mac_len], true);
+        facts.iv = iv_use;
+        facts.padding = Some(PaddingFacts {
+            length: pad as u8,
+            check,
+        });
+        data.truncate(content_len);
+        Ok(Opened {
+            plaintext: data,
+            facts,
+        })
+    }
+
+    /// CBC, encrypt-then-MAC (RFC 7366 §3):
+    /// `[IV +] ENC(content + padding + padding_length) + MAC(IV + ciphertext)`.
+    /// The MAC is checked before anything is decrypted, which is the point
+    /// of RFC 7366: no padding oracle, so no constant-time care is needed
+    /// after it.
+    fn open_cbc_encrypt_then_mac(
+        &mut self,
+        seq: u64,
+        header: &RecordHeader,
+        fragment: &[u8],
+    ) -> OpenResult {
+        let RecordCipher::Block(cbc) = &self.cipher else {
+            unreachable!()
+        };
+        let bs = cbc.block_size();
+        let mac_len = self.mac.as_ref().expect("CBC suites have a MAC").len();
+        let iv_len = self.explicit_iv_len(bs);
+        if fragment.len() < iv_len + bs + mac_len {
+            return Err(Early(RecordError::DecodeError));
+        }
+        let (covered, tag) = fragment.split_at(fragment.len() - mac_len);
+        let body = &covered[iv_len..];
+        let whole_blocks = body.len() % bs == 0;
+        let m = self.mac.as_ref().expect("CBC suites have a MAC");
+        let mac_good = m.verify(seq, header.content_type, header.version, &[covered], tag);
+        if !whole_blocks {
+            // Not even the chain can move on: this record was not CBC.
+            return Err(Consumed(RecordError::BadRecordMac));
+        }
+        let (iv, iv_use) = self.take_cbc_iv(fragment, bs, body);
+        if !mac_good {
+            return Err(Consumed(RecordError::BadRecordMac));
+        }
+        let RecordCipher::Block(cbc) = &self.cipher else {
+            unreachable!()
+        };
+        let mut data = vec![0u8; body.len()];
+        cbc.decrypt(&iv, body, &mut data);
+        let (pad, pad_good) = tls_padding_ok(&data, 0);
+        if pad_good != 0xff {
+            return Err(Consumed(RecordError::BadRecordMac));
+        }
+        data.truncate(data.len() - pad - 1);
+        let mut facts = self.facts(seq);
+        facts.integrity = self.integrity_of(tag, true);
+        facts.iv = iv_use;
+        facts.padding = Some(PaddingFacts {
+            length: pad as u8,
+            check: PaddingCheck::EveryByte,
+        });
+        Ok(Opened {
+            plaintext: data,
+            facts,
+        })
+    }
+
+    /// AES-GCM (RFC 5288 §3): `nonce_explicit + ciphertext + tag`.
+    fn open_gcm(&mut self, seq: u64, header: &RecordHeader, fragment: &[u8]) -> OpenResult {
+        let (RecordCipher::Aead(gcm), IvState::GcmSalt(salt)) = (&self.cipher, &self.iv) else {
+            unreachable!()
+        };
+        if fragment.len() < GCM_EXPLICIT_LEN + GCM_TAG_LEN {
+            return Err(Early(RecordError::DecodeError));
+        }
+        let explicit: [u8; GCM_EXPLICIT_LEN] = fragment[..GCM_EXPLICIT_LEN].try_into().expect("8");
+        let (ciphertext, tag) =
+            fragment[GCM_EXPLICIT_LEN..].split_at(fragment.len() - GCM_EXPLICIT_LEN - GCM_TAG_LEN);
+        let tag: [u8; GCM_TAG_LEN] = tag.try_into().expect("16");
+        let nonce = gcm_nonce(salt, &explicit);
+        let aad = aead_aad(seq, header.content_type, header.version, ciphertext.len());
+        let mut data = ciphertext.to_vec();
+        if gcm.open(&nonce, &aad, &mut data, &tag).is_err() {
+            return Err(Consumed(RecordError::BadRecordMac));
+        }
+        let mut facts = self.facts(seq);
+        facts.iv = IvUse::GcmNonce {
+            salt: *salt,
+            explicit,
+        };
+        facts.integrity = Integrity::AeadTag {
+            tag,
+            verified: true,
+        };
+        Ok(Opened {
+            plaintext: data,
+            facts,
+        })
+    }
+
+    fn explicit_iv_len(&self, bs: usize) -> usize {
+        match self.iv {
+            IvState::Explicit => bs,
+            _ => 0,
+        }
+    }
+}
+
+/// Whether an open failed before touching the state or after.
+enum OpenFailure {
+    Early(RecordError),
+    Consumed(RecordError),
+}
+use OpenFailure::{Consumed, Early};
+
+type OpenResult = Result<Opened, OpenFailure>;
+
+fn integrity_of(mac: Option<&RecordMac>, value: &[u8], verified: bool) -> Integrity {
+    match mac {
+        Some(m) => Integrity::Mac {
+            algorithm: m.algorithm(),
+            construction: m.construction(),
+            value: value.to_vec(),
+            verified,
+        },
+        None => Integrity::None,
+    }
+}
+
+fn expect_len(what: &'static str, expected: usize, got: usize) -> Result<(), ProtectionSetupError> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(ProtectionSetupError::Length {
+            what,
+            expected,
+            got,
+        })
+    }
+}
+
+/// RFC 5288 §3: `salt (4, from the key block) + nonce_explicit (8)`.
+fn gcm_nonce(salt: &[u8; GCM_SALT_LEN], explicit: &[u8; GCM_EXPLICIT_LEN]) -> [u8; GCM_NONCE_LEN] {
+    let mut nonce = [0u8; GCM_NONCE_LEN];
+    nonce[..GCM_SALT_LEN].copy_from_slice(salt);
+    nonce[GCM_SALT_LEN..].copy_from_slice(explicit);
+    nonce
+}
+
+/// RFC 5246 §6.2.3.3: `additional_data = seq_num + TLSCompressed.type +
+/// TLSCompressed.version + TLSCompressed.length` (the plaintext length).
+fn aead_aad(seq: u64, content_type: ContentType, version: ProtocolVersion, len: usize) -> [u8; 13] {
+    let mut aad = [0u8; 13];
+    aad[..8].copy_from_slice(&seq.to_be_bytes());
+    aad[8] = content_type.0;
+    aad[9..11].copy_from_slice(&version.0.to_be_bytes());
+    aad[11..].copy_from_slice(&(len as u16).to_be_bytes());
+    aad
+}
+
+// -- Constant-time helpers --
+//
+// Masks are 0xff (true) or 0x00 (false). Values compared are record
+// offsets, far below 2^63, so the sign bit of a wrapping difference is the
+// comparison. Safe Rust gives no hard guarantee that the optimiser keeps
+// these branch-free; they are written so that it has no reason not to.
+
+/// 0xff if `a < b`.
+fn ct_lt(a: usize, b: usize) -> u8 {
+    let diff = (a as u64).wrapping_sub(b as u64);
+    0u8.wrapping_sub((diff >> 63) as u8)
+}
+
+/// 0xff if `a == b`.
+fn ct_eq_usize(a: usize, b: usize) -> u8 {
+    let x = (a ^ b) as u64;
+    let nonzero = ((x | x.wrapping_neg()) >> 63) as u8;
+    0u8.wrapping_sub(nonzero ^ 1)
+}
+
+/// `a` if the mask is 0xff, else `b`.
+fn ct_select(mask: u8, a: usize, b: usize) -> usize {
+    let m = mask as i8 as isize as usize;
+    (a & m) | (b & !m)
+}
+
+/// TLS padding (RFC 5246 §6.2.3.2): the last byte is `padding_length` and
+/// the `padding_length` bytes before it all equal it; `mac_len` more bytes
+/// must fit before them. Returns the length and a mask, after the same
+/// work whatever the padding.
+fn tls_padding_ok(data: &[u8], mac_len: usize) -> (usize, u8) {
+    let len = data.len();
+    let pad = data[len - 1] as usize;
+    let mut good = !ct_lt(len, pad + 1 + mac_len);
+    // A fixed scan of the last 256 bytes (or all of a shorter record).
+    for i in 0..len.min(256) {
+        let b = data[len - 1 - i];
+        let in_padding = !ct_lt(pad, i); // i <= pad
+        let matches = ct_eq_usize(b as usize, pad);
+        good &= !in_padding | matches;
+    }
+    (pad, good)
+}
+
+/// SSL 3.0 padding (RFC 6101 §5.2.3.2): only `padding_length < block
+/// size` is checked; the padding bytes may be anything, so nothing checks
+/// them. That is the POODLE weakness, kept because it is the protocol.
+fn ssl3_padding_ok(data: &[u8], mac_len: usize, bs: usize) -> (usize, u8) {
+    let len = data.len();
+    let pad = data[len - 1] as usize;
+    let good = ct_lt(pad, bs) & !ct_lt(len, pad + 1 + mac_len);
+    (pad, good)
+}
+
+/// Copies `data[mac_start..mac_start + mac_len]` into `out` without an
+/// access pattern that depends on `mac_start` (which depends on the
+/// padding): every byte where the MAC could be is read, the MAC lands
+/// rotated in `rotated`, and a fixed double loop undoes the rotation.
+fn copy_mac_ct(data: &[u8], mac_start: usize, mac_len: usize, out: &mut [u8; 48]) {
+    let len = data.len();
+    // The MAC ends before `padding_length`, with at most 255 padding bytes
+    // before that; `open_cbc` ensured `len >= mac_len + 1`.
+    let max_pad = 255.min(len - mac_len - 1);
+    let scan_start = len - 1 - mac_len - max_pad;
+    let mut rotated = [0u8; 48];
+    let mut rotate_offset = 0usize;
+    let mut j = 0usize; // (i - scan_start) % mac_len, kept without division
+    for (i, &b) in data.iter().enumerate().take(len - 1).skip(scan_start) {
+        let at_start = ct_eq_usize(i, mac_start);
+        rotate_offset |= ct_select(at_start, j, 0);
+        let in_mac = !ct_lt(i, mac_start) & ct_lt(i, mac_start + mac_len);
+        rotated[j] |= b & in_mac;
+        j += 1;
+        j = ct_select(ct_eq_usize(j, mac_len), 0, j);
+    }
+    for (k, o) in out.iter_mut().enumerate().take(mac_len) {
+        let mut want = rotate_offset + k;
+        want = ct_select(ct_lt(want, mac_len), want, want.wrapping_sub(mac_len));
+        let mut v = 0u8;
+        for (r, &byte) in rotated.iter().enumerate().take(mac_len) {
+            v |= byte & ct_eq_usize(r, want);
+        }
+        *o = v;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    const VERSIONS: [ProtocolVersion; 4] = [
+        ProtocolVersion::SSLv3,
+        ProtocolVersion::TLSv1_0,
+        ProtocolVersion::TLSv1_1,
+        ProtocolVersion::TLSv1_2,
+    ];
+
+    /// The classic suites of HANDSHAKE.md.
+    const CLASSIC: [u16; 14] = [
+        0x0001, 0x0002, 0x0003, 0x0004, 0x0005, 0x0006, 0x0008, 0x0009, 0x000A, 0x002F, 0x0035,
+        0x003C, 0x009C, 0x009D,
+    ];
+
+    /// Every (suite, version, encrypt-then-MAC) combination to test: each
+    /// classic suite at each version it belongs to, and CBC suites in TLS
+    /// once more with RFC 7366.
+    fn cases() -> Vec<(&'static SuiteInfo, ProtocolVersion, bool)> {
+        let mut out = Vec::new();
+        for code in CLASSIC {
+            let suite = suites::lookup(code).unwrap();
+            for v in VERSIONS {
+                if !suite.allows(v) {
+                    continue;
+                }
+                out.push((suite, v, false));
+                if suite.cipher.kind() == CipherKind::Block && v != ProtocolVersion::SSLv3 {
+                    out.push((suite, v, true));
+                }
+            }
+        }
+        out
+    }
+
+    fn key_bytes(len: usize, seed: u8) -> Vec<u8> {
+        (0..len)
+            .map(|i| {
+                seed.wrapping_mul(31)
+                    .wrapping_add((i as u8).wrapping_mul(7))
+            })
+            .collect()
+    }
+
+    /// A sender and a receiver sharing one direction's keys.
+    fn pair(
+        suite: &SuiteInfo,
+        v: ProtocolVersion,
+        etm: bool,
+    ) -> (RecordProtection, RecordProtection) {
+        let c = suite.cipher;
+        let iv_len = match c.kind() {
+            CipherKind::Block if v >= ProtocolVersion::TLSv1_1 => 0,
+            _ => c.iv_len(),
+        };
+        let mac_key = key_bytes(suite.mac.key_len(), 1);
+        let enc_key = key_bytes(c.expanded_key_len(), 2);
+        let iv = key_bytes(iv_len, 3);
+        let make = || RecordProtection::new(v, suite, &mac_key, &enc_key, &iv, etm).unwrap();
+        (make(), make())
+    }
+
+    fn header_of(record: &[u8]) -> RecordHeader {
+        RecordHeader::parse(record[..5].try_into().unwrap())
+    }
+
+    fn open_record(rx: &mut RecordProtection, record: &[u8]) -> Result<Opened, RecordError> {
+        rx.open(&header_of(record), &record[5..])
+    }
+
+    /// Re-frames a fragment with a header that matches its length.
+    fn reframe(record: &[u8], fragment: &[u8]) -> Vec<u8> {
+        let mut h = header_of(record);
+        h.length = fragment.len() as u16;
+        let mut out = h.to_bytes();
+        out.extend_from_slice(fragment);
+        out
+    }
+
+    fn name(suite: &SuiteInfo, v: ProtocolVersion, etm: bool) -> String {
+        format!("{} {v:?}{}", suite.iana, if etm { " EtM" } else { "" })
+    }
+
+    fn payloads() -> Vec<(ContentType, Vec<u8>)> {
+        let mut out = vec![
+            (
+                ContentType::Handshake,
+                b"\x14\x00\x00\x0c0123456789ab".to_vec(),
+            ),
+            (ContentType::ApplicationData, Vec::new()),
+            (ContentType::ApplicationData, b"x".to_vec()),
+            (ContentType::Alert, vec![1, 0]),
+        ];
+        for len in [15usize, 16, 17, 31, 63, 64, 255, 1000] {
+            out.push((ContentType::ApplicationData, key_bytes(len, len as u8)));
+        }
+        out.push((ContentType::ApplicationData, key_bytes(MAX_PLAINTEXT, 9)));
+        out.push((ContentType::ApplicationData, b"last".to_vec()));
+        out
+    }
+
+    #[test]
+    fn every_suite_and_version_round_trips() {
+        let mut rng = StdRng::seed_from_u64(1);
+        let cases = cases();
+        assert_eq!(cases.len(), 56, "the suite x version matrix changed");
+        for (suite, v, etm) in cases {
+            let what = name(suite, v, etm);
+            let (mut tx, mut rx) = pair(suite, v, etm);
+            assert_eq!(tx.encrypt_then_mac(), etm, "{what}");
+            let payloads = payloads();
+            let mut records = Vec::new();
+            for (i, (ct, data)) in payloads.iter().enumerate() {
+                let sealed = tx.seal_record(*ct, v, data, &mut rng).unwrap();
+                assert_eq!(sealed.facts.seq, i as u64, "{what}");
+                let h = header_of(&sealed.record);
+                assert_eq!((h.content_type, h.version), (*ct, v), "{what}");
+                assert_eq!(h.length as usize, sealed.record.len() - 5, "{what}");
+                assert!(h.length as usize <= MAX_CIPHERTEXT, "{what}");
+                records.push(sealed);
+            }
+            for (i, (sealed, (_, data))) in records.iter().zip(&payloads).enumerate() {
+                let opened = open_record(&mut rx, &sealed.record)
+                    .unwrap_or_else(|e| panic!("{what} record {i}: {e}"));
+                assert_eq!(&opened.plaintext, data, "{what} record {i}");
+                let facts = &opened.facts;
+                assert_eq!(facts.seq, i as u64, "{what}");
+                assert_eq!(facts.cipher, suite.cipher, "{what}");
+                // The facts of both ends agree, except for "verified".
+                assert_eq!(facts.iv, sealed.facts.iv, "{what}");
+                assert_eq!(facts.padding, sealed.facts.padding, "{what}");
+                match (&facts.integrity, &sealed.facts.integrity) {
+                    (
+                        Integrity::Mac {
+                            value: a,
+                            verified: true,
+                            construction,
+                            ..
+                        },
+                        Integrity::Mac {
+                            value: b,
+                            verified: false,
+                            ..
+                        },
+                    ) => {
+                        assert_eq!(a, b, "{what}");
+                        assert_eq!(*construction, MacConstruction::for_version(v), "{what}");
+                    }
+                    (
+                        Integrity::AeadTag {
+                            tag: a,
+                            verified: true,
+                        },
+                        Integrity::AeadTag {
+                            tag: b,
+                            verified: false,
+                        },
+                    ) => {
+                        assert_eq!(a, b, "{what}")
+                    }
+                    other => panic!("{what}: {other:?}"),
+                }
+                match suite.cipher.kind() {
+                    CipherKind::Block => {
+                        let p = facts.padding.unwrap();
+                        assert_eq!(
+                            p.check.poodle_exposed(),
+                            v == ProtocolVersion::SSLv3,
+                            "{what}"
+                        );
+                        assert!(
+                            (p.length as usize) < suite.cipher.block_size(),
+                            "minimum padding: {what}"
+                        );
+                    }
+                    _ => assert_eq!(facts.padding, None, "{what}"),
+                }
+            }
+            assert_eq!(rx.sequence_number(), Some(payloads.len() as u64));
+        }
+    }
+
+    /// The shortest fragment the suite accepts.
+    fn minimum_fragment(suite: &SuiteInfo, v: ProtocolVersion, etm: bool) -> usize {
+        let c = suite.cipher;
+        let mac = suite.mac.len();
+        let iv = if v >= ProtocolVersion::TLSv1_1 {
+            c.record_iv_len()
+        } else {
+            0
+        };
+        match c.kind() {
+            CipherKind::Null | CipherKind::Stream => mac,
+            CipherKind::Block if etm => iv + c.block_size() + mac,
+            CipherKind::Block => iv + (mac + 1).div_ceil(c.block_size()) * c.block_size(),
+            CipherKind::Aead => 8 + 16,
+        }
+    }
+
+    #[test]
+    fn tampering_gives_the_right_error_and_never_panics() {
+        let mut rng = StdRng::seed_from_u64(2);
+        for (suite, v, etm) in cases() {
+            let what = name(suite, v, etm);
+            let fresh = || pair(suite, v, etm);
+            let (mut tx, _) = fresh();
+            let record = tx
+                .seal(ContentType::ApplicationData, v, &[0x61; 100], &mut rng)
+                .unwrap();
+            let fragment = &record[5..];
+            let expect = |bytes: &[u8], want: RecordError, case: &str| {
+                let (_, mut rx) = fresh();
+                assert_eq!(
+                    open_record(&mut rx, bytes).unwrap_err(),
+                    want,
+                    "{what}: {case}"
+                );
+            };
+            // Sanity: untouched, it opens.
+            assert!(open_record(&mut fresh().1, &record).is_ok(), "{what}");
+
+            // The last byte: the MAC (null, stream, EtM), the tag (GCM) or
+            // the last CBC block (MAC and padding).
+            let mut bad = record.clone();
+            *bad.last_mut().unwrap() ^= 0x01;
+            expect(&bad, RecordError::BadRecordMac, "flipped last byte");
+            // A content byte.
+            let mut bad = record.clone();
+            bad[5 + fragment.len() / 2] ^= 0x80;
+            expect(&bad, RecordError::BadRecordMac, "flipped middle byte");
+            // One byte short: a wrong MAC, or not whole CBC blocks.
+            expect(
+                &reframe(&record, &fragment[..fragment.len() - 1]),
+                RecordError::BadRecordMac,
+                "one byte short",
+            );
+            // Shorter than any record of the suite.
+            let min = minimum_fragment(suite, v, etm);
+            if min > 0 {
+                expect(
+                    &reframe(&record, &fragment[..min - 1]),
+                    RecordError::DecodeError,
+                    "under the minimum",
+                );
+            }
+            if suite.cipher.kind() == CipherKind::Block && !etm {
+                // Exactly the minimum: opens or fails on MAC, never panics.
+                let _ = open_record(&mut fresh().1, &reframe(&record, &fragment[..min]));
+            }
+            // A header length that is not the fragment's.
+            let (_, mut rx) = fresh();
+            let mut h = header_of(&record);
+            h.length += 1;
+            assert_eq!(
+                rx.open(&h, fragment).unwrap_err(),
+                RecordError::DecodeError,
+                "{what}: bad length"
+            );
+            // Oversize ciphertext.
+            let huge = vec![0u8; MAX_CIPHERTEXT + 1];
+            expect(
+                &reframe(&record, &huge),
+                RecordError::RecordOverflow,
+                "2^14 + 2049 bytes",
+            );
+            // Every truncation and a junk record: errors, no panic.
+            for cut in 0..fragment.len() {
+                let _ = open_record(&mut fresh().1, &reframe(&record, &fragment[..cut]));
+            }
+        }
+    }
+
+    #[test]
+    fn replayed_and_reordered_records_fail() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for (suite, v, etm) in cases() {
+            let what = name(suite, v, etm);
+            let (mut tx, mut rx) = pair(suite, v, etm);
+            let r: Vec<Vec<u8>> = (0..3)
+                .map(|i| {
+                    tx.seal(
+                        ContentType::ApplicationData,
+                        v,
+                        format!("record {i}").as_bytes(),
+                        &mut rng,
+                    )
+                    .unwrap()
+                })
+                .collect();
+            // Reordered: record 1 where 0 is expected.
+            let (_, mut rx2) = pair(suite, v, etm);
+            assert_eq!(
+                open_record(&mut rx2, &r[1]).unwrap_err(),
+                RecordError::BadRecordMac,
+                "{what}: reordered"
+            );
+            // Replayed: record 0 twice.
+            assert!(open_record(&mut rx, &r[0]).is_ok());
+            assert_eq!(
+                open_record(&mut rx, &r[0]).unwrap_err(),
+                RecordError::BadRecordMac,
+                "{what}: replayed"
+            );
+        }
+    }
+
+    /// Seals `content` by hand as a MAC-then-encrypt or encrypt-then-MAC
+    /// CBC record at sequence number 0, with the given padding bytes (the
+    /// `padding_length` byte is added), under the keys of `pair`.
+    fn seal_cbc_by_hand(
+        suite: &SuiteInfo,
+        v: ProtocolVersion,
+        etm: bool,
+        content: &[u8],
+        padding: &[u8],
+    ) -> Vec<u8> {
+        let ct = ContentType::ApplicationData;
+        let bs = suite.cipher.block_size();
+        let algorithm = MacAlgorithm::from_suite(suite.mac).unwrap();
+        let mac = RecordMac::new(v, algorithm, &key_bytes(suite.mac.key_len(), 1)).unwrap();
+        let RecordCipher::Block(cbc) =
+            RecordCipher::new(suite.cipher, &key_bytes(suite.cipher.expanded_key_len(), 2))
+                .unwrap()
+        else {
+            unreachable!()
+        };
+        let mut plain = content.to_vec();
+        if !etm {
+            plain.extend_from_slice(mac.compute(0, ct, v, &[content]).as_ref());
+        }
+        plain.extend_from_slice(padding);
+        plain.push(padding.len() as u8);
+        assert_eq!(plain.len() % bs, 0, "padding must fill the block");
+        let (iv, mut fragment) = if v >= ProtocolVersion::TLSv1_1 {
+            (vec![0x33; bs], vec![0x33; bs])
+        } else {
+            (key_bytes(bs, 3), Vec::new())
+        };
+        cbc.encrypt(&iv, &mut plain);
+        fragment.extend_from_slice(&plain);
+        if etm {
+            let tag = mac.compute(0, ct, v, &[&fragment]);
+            fragment.extend_from_slice(tag.as_ref());
+        }
+        let mut record = RecordHeader {
+            content_type: ct,
+            version: v,
+            length: fragment.len() as u16,
+        }
+        .to_bytes();
+        record.extend_from_slice(&fragment);
+        record
+    }
+
+    /// CBC padding: TLS checks every byte, SSL 3.0 only the length
+    /// (POODLE).
+    #[test]
+    fn padding_bytes_checked_in_tls_not_in_ssl3() {
+        for (suite, v, etm) in cases() {
+            if suite.cipher.kind() != CipherKind::Block {
+                continue;
+            }
+            let what = name(suite, v, etm);
+            let bs = suite.cipher.block_size();
+            let mac = if etm { 0 } else { suite.mac.len() };
+            // Content long enough to leave 3 padding bytes plus the length.
+            let content = vec![0x61u8; 2 * bs + (bs - (mac + 4) % bs) % bs];
+            let good = seal_cbc_by_hand(suite, v, etm, &content, &[3, 3, 3]);
+            let opened = open_record(&mut pair(suite, v, etm).1, &good).unwrap();
+            assert_eq!(opened.plaintext, content, "{what}");
+            assert_eq!(opened.facts.padding.unwrap().length, 3, "{what}");
+            for bad_padding in [[3u8, 3, 0xee], [0xee, 3, 3], [0, 0, 0]] {
+                let bad = seal_cbc_by_hand(suite, v, etm, &content, &bad_padding);
+                let result = open_record(&mut pair(suite, v, etm).1, &bad);
+                if v == ProtocolVersion::SSLv3 {
+                    // POODLE: nothing checks SSL 3.0 padding bytes.
+                    let opened = result.unwrap_or_else(|e| panic!("{what}: {e}"));
+                    assert_eq!(opened.plaintext, content);
+                    assert!(opened.facts.padding.unwrap().check.poodle_exposed());
+                } else {
+                    assert_eq!(
+                        result.unwrap_err(),
+                        RecordError::BadRecordMac,
+                        "{what}: {bad_padding:?}"
+                    );
+                }
+            }
+            // Longer padding than needed (TLS allows up to 255 bytes; SSL
+            // 3.0 wants less than a block).
+            let long = vec![bs as u8 + 3; bs + 3];
+            let record = seal_cbc_by_hand(suite, v, etm, &content, &long);
+            let result = open_record(&mut pair(suite, v, etm).1, &record);
+            if v == ProtocolVersion::SSLv3 {
+                assert_eq!(result.unwrap_err(), RecordError::BadRecordMac, "{what}");
+            } else {
+                assert_eq!(result.unwrap().plaintext, content, "{what}");
+            }
+        }
+    }
+
+    #[test]
+    fn ssl3_padding_length_must_be_under_the_block_size() {
+        // A padding_length of a whole block or more is rejected in SSL 3.0
+        // even when the MAC would match: build such a record by hand.
+        let suite = suites::lookup(0x000A).unwrap();
+        let v = ProtocolVersion::SSLv3;
+        let (_, mut rx) = pair(suite, v, false);
+        let mac = RecordMac::new(v, MacAlgorithm::Sha1, &key_bytes(20, 1)).unwrap();
+        let content = b"abc";
+        let mut plain = content.to_vec();
+        plain.extend_from_slice(
+            mac.compute(0, ContentType::ApplicationData, v, &[content])
+                .as_ref(),
+        );
+        // 23 bytes + 9 padding bytes (8 + length byte) = 32: padding_length 8.
+        plain.extend(std::iter::repeat_n(8u8, 9));
+        let RecordCipher::Block(cbc) = RecordCipher::new(suite.cipher, &key_bytes(24, 2)).unwrap()
+        else {
+            unreachable!()
+        };
+        cbc.encrypt(&key_bytes(8, 3), &mut plain);
+        let h = RecordHeader {
+            content_type: ContentType::ApplicationData,
+            version: v,
+            length: plain.len() as u16,
+        };
+        assert_eq!(rx.open(&h, &plain).unwrap_err(), RecordError::BadRecordMac);
+        // The same record under TLS 1.0's rule would be fine; the TLS
+        // check is not the SSL 3.0 one.
+        assert_eq!(
+            tls_padding_ok(&[9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9], 2),
+            (9, 0xff)
+        );
+    }
+
+    #[test]
+    fn explicit_iv_hides_repeats_and_implicit_iv_chains() {
+        let mut rng = StdRng::seed_from_u64(6);
+        let suite = suites::lookup(0x002F).unwrap();
+        for v in [ProtocolVersion::TLSv1_1, ProtocolVersion::TLSv1_2] {
+            let (mut tx, _) = pair(suite, v, false);
+            let a = tx
+                .seal_record(ContentType::ApplicationData, v, b"same", &mut rng)
+                .unwrap();
+            let b = tx
+                .seal_record(ContentType::ApplicationData, v, b"same", &mut rng)
+                .unwrap();
+            assert_ne!(a.record[5..21], b.record[5..21], "fresh IVs");
+            assert_ne!(a.record, b.record);
+            let IvUse::CbcExplicit { iv } = &a.facts.iv else {
+                panic!("{:?}", a.facts.iv)
+            };
+            assert_eq!(iv[..], a.record[5..21], "the IV leads the record");
+        }
+        // TLS 1.0: the first IV is the key block's, each next one the last
+        // ciphertext block of the record before (predictable: BEAST).
+        let v = ProtocolVersion::TLSv1_0;
+        let (mut tx, mut rx) = pair(suite, v, false);
+        let a = tx
+            .seal_record(ContentType::ApplicationData, v, b"same", &mut rng)
+            .unwrap();
+        let b = tx
+            .seal_record(ContentType::ApplicationData, v, b"same", &mut rng)
+            .unwrap();
+        assert_eq!(
+            a.facts.iv,
+            IvUse::CbcImplicit {
+                iv: key_bytes(16, 3),
+                from_key_block: true
+            }
+        );
+        assert_eq!(
+            b.facts.iv,
+            IvUse::CbcImplicit {
+                iv: a.record[a.record.len() - 16..].to_vec(),
+                from_key_block: false
+            }
+        );
+        assert_eq!(a.record.len(), 5 + 32, "no IV on the wire");
+        assert_eq!(
+            open_record(&mut rx, &a.record).unwrap().facts.iv,
+            a.facts.iv
+        );
+        assert_eq!(
+            open_record(&mut rx, &b.record).unwrap().facts.iv,
+            b.facts.iv
+        );
+        // GCM: the explicit nonce is the sequence number.
+        let gcm = suites::lookup(0x009C).unwrap();
+        let v = ProtocolVersion::TLSv1_2;
+        let (mut tx, _) = pair(gcm, v, false);
+        for seq in 0..3u64 {
+            let s = tx
+                .seal_record(ContentType::ApplicationData, v, b"same", &mut rng)
+                .unwrap();
+            assert_eq!(s.record[5..13], seq.to_be_bytes());
+            assert_eq!(s.record.len(), 5 + 8 + 4 + 16);
+            assert_eq!(
+                s.facts.iv,
+                IvUse::GcmNonce {
+                    salt: key_bytes(4, 3).try_into().unwrap(),
+                    explicit: seq.to_be_bytes()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn encrypt_then_mac_layout() {
+        let mut rng = StdRng::seed_from_u64(7);
+        let suite = suites::lookup(0x002F).unwrap();
+        let v = ProtocolVersion::TLSv1_2;
+        let (mut tx, mut rx) = pair(suite, v, true);
+        let record = tx
+            .seal(ContentType::ApplicationData, v, &[7; 20], &mut rng)
+            .unwrap();
+        // IV, two blocks (20 bytes + 12 of padding), then the MAC in clear.
+        assert_eq!(record.len(), 5 + 16 + 32 + 20);
+        let mac = RecordMac::new(v, MacAlgorithm::Sha1, &key_bytes(20, 1)).unwrap();
+        let expected = mac.compute(0, ContentType::ApplicationData, v, &[&record[5..5 + 48]]);
+        assert_eq!(&record[5 + 48..], expected.as_ref());
+        assert_eq!(
+            open_record(&mut rx, &record).unwrap().plaintext,
+            vec![7; 20]
+        );
+        // The flag means nothing for RC4 and GCM, and SSL 3.0 has no EtM.
+        let rc4 = suites::lookup(0x0005).unwrap();
+        assert!(!pair(rc4, v, true).0.encrypt_then_mac());
+        let err = RecordProtection::new(
+            ProtocolVersion::SSLv3,
+            suite,
+            &[0; 20],
+            &[0; 16],
+            &[0; 16],
+            true,
+        );
+        assert_eq!(
+            err.unwrap_err(),
+            ProtectionSetupError::EncryptThenMacWithSsl3
+        );
+    }
+
+    #[test]
+    fn plaintext_limits() {
+        let mut rng = StdRng::seed_from_u64(8);
+        // Sealing more than 2^14 is refused.
+        let null_sha = suites::lookup(0x0002).unwrap();
+        let v = ProtocolVersion::TLSv1_2;
+        let (mut tx, mut rx) = pair(null_sha, v, false);
+        let big = vec![0u8; MAX_PLAINTEXT + 1];
+        assert_eq!(
+            tx.seal(ContentType::ApplicationData, v, &big, &mut rng)
+                .unwrap_err(),
+            RecordError::RecordOverflow
+        );
+        assert_eq!(
+            tx.sequence_number(),
+            Some(0),
+            "a refused record uses no number"
+        );
+        // A record whose MAC is right but whose plaintext is over 2^14.
+        let mac = RecordMac::new(v, MacAlgorithm::Sha1, &key_bytes(20, 1)).unwrap();
+        let mut fragment = big.clone();
+        fragment.extend_from_slice(
+            mac.compute(0, ContentType::ApplicationData, v, &[&big])
+                .as_ref(),
+        );
+        let h = RecordHeader {
+            content_type: ContentType::ApplicationData,
+            version: v,
+            length: fragment.len() as u16,
+        };
+        assert_eq!(
+            rx.open(&h, &fragment).unwrap_err(),
+            RecordError::RecordOverflow
+        );
+        // The same for GCM.
+        let gcm_suite = suites::lookup(0x009C).unwrap();
+        let (_, mut rx) = pair(gcm_suite, v, false);
+        let RecordCipher::Aead(gcm) =
+            RecordCipher::new(gcm_suite.cipher, &key_bytes(16, 2)).unwrap()
+        else {
+            unreachable!()
+        };
+        let salt: [u8; 4] = key_bytes(4, 3).try_into().unwrap();
+        let mut data = big.clone();
+        let aad = aead_aad(0, ContentType::ApplicationData, v, data.len());
+        let tag = gcm.seal(&gcm_nonce(&salt, &[0; 8]), &aad, &mut data);
+        let mut fragment = vec![0u8; 8];
+        fragment.extend_from_slice(&data);
+        fragment.extend_from_slice(&tag);
+        let h = RecordHeader {
+            content_type: ContentType::ApplicationData,
+            version: v,
+            length: fragment.len() as u16,
+        };
+        assert_eq!(
+            rx.open(&h, &fragment).unwrap_err(),
+            RecordError::RecordOverflow
+        );
+    }
+
+    #[test]
+    fn sequence_numbers_do_not_wrap() {
+        let mut rng = StdRng::seed_from_u64(9);
+        let suite = suites::lookup(0x0005).unwrap();
+        let v = ProtocolVersion::TLSv1_0;
+        let (mut tx, mut rx) = pair(suite, v, false);
+        tx.set_sequence_number(u64::MAX);
+        rx.set_sequence_number(u64::MAX);
+        let last = tx
+            .seal(ContentType::ApplicationData, v, b"last", &mut rng)
+            .unwrap();
+        assert_eq!(tx.sequence_number(), None);
+        assert_eq!(
+            tx.seal(ContentType::ApplicationData, v, b"one more", &mut rng)
+                .unwrap_err(),
+            RecordError::SequenceExhausted
+        );
+        assert_eq!(open_record(&mut rx, &last).unwrap().facts.seq, u64::MAX);
+        assert_eq!(
+            open_record(&mut rx, &last).unwrap_err(),
+            RecordError::SequenceExhausted
+        );
+        assert_eq!(
+            RecordError::SequenceExhausted.alert(),
+            AlertDescription::InternalError
+        );
+        assert_eq!(
+            RecordError::BadRecordMac.alert(),
+            AlertDescription::BadRecordMac
+        );
+    }
+
+    #[test]
+    fn null_protection_passes_records_through() {
+        let mut rng = StdRng::seed_from_u64(10);
+        let (mut tx, mut rx) = (
+            RecordProtection::for_suite_code(
+                ProtocolVersion::TLSv1_2,
+                0x0000,
+                &[],
+                &[],
+                &[],
+                false,
+            )
+            .unwrap(),
+            RecordProtection::for_suite_code(
+                ProtocolVersion::TLSv1_2,
+                0x0000,
+                &[],
+                &[],
+                &[],
+                false,
+            )
+            .unwrap(),
+        );
+        let record = tx
+            .seal(
+                ContentType::Handshake,
+                ProtocolVersion::TLSv1_0,
+                b"hello",
+                &mut rng,
+            )
+            .unwrap();
+        assert_eq!(record, b"\x16\x03\x01\x00\x05hello");
+        let opened = open_record(&mut rx, &record).unwrap();
+        assert_eq!(opened.plaintext, b"hello");
+        assert_eq!(opened.facts.integrity, Integrity::None);
+    }
+
+    #[test]
+    fn setup_errors() {
+        let aes = suites::lookup(0x002F).unwrap();
+        let v = ProtocolVersion::TLSv1_0;
+        let err = |r: Result<RecordProtection, ProtectionSetupError>| r.unwrap_err();
+        assert_eq!(
+            err(RecordProtection::new(
+                v, aes, &[0; 20], &[0; 16], &[0; 8], false
+            )),
+            ProtectionSetupError::Length {
+                what: "IV",
+                expected: 16,
+                got: 8
+            }
+        );
+        assert_eq!(
+            err(RecordProtection::new(
+                v, aes, &[0; 16], &[0; 16], &[0; 16], false
+            )),
+            ProtectionSetupError::Mac(MacSetupError::KeyLength {
+                expected: 20,
+                got: 16
+            })
+        );
+        assert!(matches!(
+            err(RecordProtection::new(
+                v, aes, &[0; 20], &[0; 24], &[0; 16], false
+            )),
+            ProtectionSetupError::Cipher(CipherSetupError::KeyLength { .. })
+        ));
+        assert_eq!(
+            err(RecordProtection::new(
+                ProtocolVersion::TLSv1_3,
+                aes,
+                &[0; 20],
+                &[0; 16],
+                &[],
+                false
+            )),
+            ProtectionSetupError::UnsupportedVersion(ProtocolVersion::TLSv1_3)
+        );
+        assert_eq!(
+            err(RecordProtection::for_suite_code(
+                v,
+                0x0A0A,
+                &[],
+                &[],
+                &[],
+                false
+            )),
+            ProtectionSetupError::UnknownSuite(0x0A0A)
+        );
+        // SSL 3.0 has no SHA-256 MAC.
+        let sha256 = suites::lookup(0x003C).unwrap();
+        assert_eq!(
+            err(RecordProtection::new(
+                ProtocolVersion::SSLv3,
+                sha256,
+                &[0; 32],
+                &[0; 16],
+                &[0; 16],
+                false
+            )),
+            ProtectionSetupError::Mac(MacSetupError::NoSsl3Mac(MacAlgorithm::Sha256))
+        );
+        // TLS 1.1+ CBC takes no IV from the key block, but tolerates one.
+        assert!(RecordProtection::new(
+            ProtocolVersion::TLSv1_1,
+            aes,
+            &[0; 20],
+            &[0; 16],
+            &[0; 16],
+            false
+        )
+        .is_ok());
+        // Debug shows no key material.
+        let p =
+            RecordProtection::new(v, aes, &[0x5a; 20], &[0x5a; 16], &[0x5a; 16], false).unwrap();
+        let debug = format!("{p:?}");
+        assert!(
+            debug.contains("Aes128Cbc") && !debug.contains("90"),
+            "{debug}"
+        );
+    }
+
+    #[test]
+    fn fragments_of_outgoing_data() {
+        let data = vec![0u8; 2 * MAX_PLAINTEXT + 5];
+        let sizes: Vec<usize> = fragments(&data).map(<[u8]>::len).collect();
+        assert_eq!(sizes, [MAX_PLAINTEXT, MAX_PLAINTEXT, 5]);
+        assert_eq!(fragments(&[]).count(), 0);
+        assert_eq!(fragments(&data[..MAX_PLAINTEXT]).count(), 1);
+    }
+
+    // -- constant-time helpers against their obvious forms --
+
+    #[test]
+    fn ct_helpers() {
+        for a in 0..300usize {
+            for b in [0usize, 1, 2, 15, 16, 255, 256, 299, 300, 1 << 20] {
+                assert_eq!(ct_lt(a, b) == 0xff, a < b);
+                assert_eq!(ct_eq_usize(a, b) == 0xff, a == b);
+                assert_eq!(
+                    ct_select(ct_lt(a, b), a, b),
+                    a.min(b).max(if a < b { a } else { b })
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn tls_padding_check_matches_the_rule() {
+        let naive = |data: &[u8], mac_len: usize| {
+            let pad = *data.last().unwrap() as usize;
+            pad + 1 + mac_len <= data.len()
+                && data[data.len() - 1 - pad..]
+                    .iter()
+                    .all(|&b| b as usize == pad)
+        };
+        let mut rng = StdRng::seed_from_u64(11);
+        for len in [1usize, 2, 16, 21, 32, 64, 300] {
+            for pad in [0usize, 1, 2, 7, 15, 20, 255] {
+                for corrupt in [None, Some(0usize), Some(1), Some(pad)] {
+                    let mut data = vec![0u8; len];
+                    rng.fill_bytes(&mut data);
+                    let n = (pad + 1).min(len);
+                    for b in &mut data[len - n..] {
+                        *b = pad as u8;
+                    }
+                    if let Some(c) = corrupt {
+                        if c < n {
+                            data[len - 1 - c] ^= 0x10;
+                        }
+                    }
+                    for mac_len in [0usize, 16, 20] {
+                        let (got_pad, mask) = tls_padding_ok(&data, mac_len);
+                        assert_eq!(got_pad, *data.last().unwrap() as usize);
+                        assert_eq!(
+                            mask == 0xff,
+                            naive(&data, mac_len),
+                            "len {len} pad {pad} {corrupt:?} mac {mac_len}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn constant_time_mac_copy_matches_slicing() {
+        let data: Vec<u8> = (0..400u32).map(|i| (i * 13 + 5) as u8).collect();
+        for len in [21usize, 40, 64, 300, 400] {
+            for mac_len in [16usize, 20, 32, 48] {
+                if len < mac_len + 1 {
+                    continue;
+                }
+                let data = &data[..len];
+                let max_pad = 255.min(len - mac_len - 1);
+                for stripped in 1..=max_pad + 1 {
+                    let start = len - mac_len - stripped;
+                    let mut out = [0u8; 48];
+                    copy_mac_ct(data, start, mac_len, &mut out);
+                    assert_eq!(
+                        &out[..mac_len],
+                        &data[start..start + mac_len],
+                        "len {len} mac {mac_len} start {start}"
+                    );
+                }
+            }
+        }
+    }
+}
