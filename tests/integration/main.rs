@@ -3,5 +3,6 @@
 
 mod decode;
 mod man;
+mod record_peers;
 mod tshark;
 mod util;
