@@ -1388,8 +1388,17 @@ mod tests {
                 names: vec!["cn-only.example.test".into()],
             }
         );
-        // The CN is not consulted when DNS SANs exist: the leaf's CN is
-        // "localhost", but so is a SAN; the PSS leaf's CN equals its SAN.
+        // The CN is not consulted when there is a DNS SAN: this leaf's CN
+        // is expired.example.test, its only SAN localhost.
+        let expired = der("leaf-expired");
+        let node = parse_node(&expired, 0, 1).expect("parses");
+        assert_eq!(
+            check_name(&node, "expired.example.test"),
+            Err(VerifyError::NameMismatch {
+                expected: "expired.example.test".into(),
+                names: vec!["localhost".into()],
+            })
+        );
         // An IP address is never matched against the CN.
         assert!(verify(&["leaf-cn-only", "inter-ca"], Some("127.0.0.1")).is_err());
     }
@@ -1484,5 +1493,16 @@ mod tests {
         let store = TrustStore::system(None).expect("system bundle");
         assert_eq!(store.source(), Some(debian));
         assert!(store.len() > 100, "{store:?}");
+
+        // Every root's self-signature checks out: real RSA (2048-4096 bit,
+        // SHA-1/256/384/512) and ECDSA (P-256/P-384) signatures.
+        let mut failures = Vec::new();
+        for anchor in &store.anchors {
+            let node = parse_node(&anchor.der, 0, 1).expect("parsed when loaded");
+            if let Err(err) = check_signature(&node, &node.cert, &anchor.subject) {
+                failures.push(err.to_string());
+            }
+        }
+        assert!(failures.is_empty(), "{failures:#?}");
     }
 }

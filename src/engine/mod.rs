@@ -30,6 +30,7 @@ use crate::wire::record::MAX_PLAINTEXT;
 use crate::wire::*;
 pub use error::EngineError;
 use flow::{FlowCursor, FlowMsg, Writer};
+pub use keys::{implemented_suites, supported_suites};
 pub use session::{Session, SessionCache};
 
 /// Which endpoint the engine is.
@@ -208,8 +209,6 @@ struct HandshakeCtx {
     /// All handshake messages so far, as sent (for Finished and
     /// CertificateVerify).
     transcript: Vec<u8>,
-    /// Session hash taken right after ClientKeyExchange (RFC 7627 §3).
-    session_hash_input: Option<Vec<u8>>,
     pending_client_write: Option<RecordProtection>,
     pending_server_write: Option<RecordProtection>,
 }
@@ -250,6 +249,8 @@ pub struct Engine {
     /// Server: whether the ClientHello had an extensions block (a server
     /// must not send extensions to a client that sent none).
     client_sent_extensions: bool,
+    /// The Outcome event is the last of a connection and comes once.
+    outcome_emitted: bool,
 }
 
 fn di(d: Direction) -> usize {
@@ -284,6 +285,7 @@ impl Engine {
             established_session: None,
             finished_ok: false,
             client_sent_extensions: false,
+            outcome_emitted: false,
         }
     }
 
@@ -315,6 +317,23 @@ impl Engine {
     }
     pub fn resumed(&self) -> bool {
         self.hs.resumed
+    }
+
+    /// The key log line (NSS format, `CLIENT_RANDOM`) of the current
+    /// session, once its master secret is known.
+    pub fn keylog_line(&self) -> Option<String> {
+        let ms = self.hs.master_secret.as_ref()?;
+        Some(crate::crypto::keylog::format_client_random(&self.hs.client_random, ms))
+    }
+
+    /// The peer's certificate chain (DER, as sent).
+    pub fn peer_certificates(&self) -> &[Vec<u8>] {
+        &self.hs.peer_chain
+    }
+
+    /// The number of handshakes done or under way on this connection.
+    pub fn handshakes(&self) -> u32 {
+        self.handshakes
     }
 
     /// Bytes to send to the peer.
@@ -583,7 +602,6 @@ impl Engine {
         protected: bool,
         sink: &mut dyn EventSink,
     ) -> Result<(), EngineError> {
-        let dir = self.cfg.role.sending().reverse();
         let cx = WireContext::new(
             self.hs.version.unwrap_or(ProtocolVersion::TLSv1_2),
             keys::wire_key_exchange(self.hs.suite),
@@ -1185,6 +1203,10 @@ impl Engine {
     }
 
     fn emit_outcome(&mut self, sink: &mut dyn EventSink) -> std::io::Result<()> {
+        if self.outcome_emitted {
+            return Ok(());
+        }
+        self.outcome_emitted = true;
         let result = if self.finished_ok && self.error.is_none() || self.phase == Phase::Established {
             OutcomeResult::Ok
         } else if self.error.is_some() {
