@@ -9,6 +9,10 @@
 //! 2 for usage, input and internal errors. A broken pipe is not an error.
 
 pub mod args;
+mod connect;
+mod demo;
+mod serve;
+mod tls;
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
@@ -44,9 +48,9 @@ impl From<io::Error> for CliError {
 pub fn run(cli: Cli) -> u8 {
     let result = match cli.command {
         Command::Decode(a) => decode(&a),
-        Command::Connect(_) | Command::Serve(_) | Command::Demo(_) => Err(CliError(
-            "this subcommand is not available in this build yet".into(),
-        )),
+        Command::Connect(a) => connect::run(&a),
+        Command::Serve(a) => serve::run(&a),
+        Command::Demo(a) => demo::run(&a),
     };
     match result {
         Ok(code) => code,
@@ -154,7 +158,7 @@ fn use_color(choice: ColorChoice) -> bool {
     }
 }
 
-fn now() -> Option<Timestamp> {
+pub(crate) fn now() -> Option<Timestamp> {
     let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
     Some(Timestamp {
         secs: d.as_secs() as i64,

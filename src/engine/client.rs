@@ -245,7 +245,7 @@ impl Engine {
             return self.emit_note(sink, dir, Note::new(NoteCode::CertificateNotVerified)).map_err(io_internal);
         };
         let name = match self.cfg.role {
-            Role::Client => self.cfg.server_name.clone(),
+            Role::Client => self.cfg.verify_name.clone().or_else(|| self.cfg.server_name.clone()),
             Role::Server => None,
         };
         let now = (self.cfg.clock)().secs;

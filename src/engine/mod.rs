@@ -30,7 +30,7 @@ use crate::wire::record::MAX_PLAINTEXT;
 use crate::wire::*;
 pub use error::EngineError;
 use flow::{FlowCursor, FlowMsg, Writer};
-pub use keys::{implemented_suites, supported_suites};
+pub use keys::{implemented_suites, suite_usable, supported_suites};
 pub use session::{Session, SessionCache};
 
 /// Which endpoint the engine is.
@@ -105,6 +105,9 @@ pub struct EngineConfig {
     pub cipher_suites: Vec<CipherSuite>,
     /// Client: the host name for server_name (never an IP literal).
     pub server_name: Option<String>,
+    /// Client: the name (or IP address) the server's certificate must
+    /// match; defaults to `server_name`.
+    pub verify_name: Option<String>,
     /// Server: its certificate; client: the certificate to present when asked.
     pub credentials: Option<Arc<Credentials>>,
     pub client_auth: ClientAuth,
@@ -150,6 +153,7 @@ impl EngineConfig {
             max_version: ProtocolVersion::TLSv1_2,
             cipher_suites: keys::supported_suites().to_vec(),
             server_name: None,
+            verify_name: None,
             credentials: None,
             client_auth: ClientAuth::None,
             verifier: None,
