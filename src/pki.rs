@@ -977,7 +977,9 @@ pub fn load_certificates(bytes: &[u8]) -> Result<Vec<Vec<u8>>, PkiError> {
             }
         }
         if out.is_empty() {
-            return Err(PkiError::Malformed("no CERTIFICATE block in the PEM file".into()));
+            return Err(PkiError::Malformed(
+                "no CERTIFICATE block in the PEM file".into(),
+            ));
         }
         return Ok(out);
     }
@@ -994,7 +996,9 @@ pub fn load_rsa_private_key(bytes: &[u8]) -> Result<rsa::RsaPrivateKey, PkiError
         if text.contains("-----BEGIN") {
             return rsa::RsaPrivateKey::from_pkcs8_pem(text)
                 .or_else(|_| rsa::RsaPrivateKey::from_pkcs1_pem(text))
-                .map_err(|_| PkiError::Malformed("not an RSA private key (PEM, PKCS#1 or PKCS#8)".into()));
+                .map_err(|_| {
+                    PkiError::Malformed("not an RSA private key (PEM, PKCS#1 or PKCS#8)".into())
+                });
         }
     }
     rsa::RsaPrivateKey::from_pkcs8_der(bytes)
@@ -1016,7 +1020,10 @@ mod load_tests {
         let public = rsa_public_key(der).unwrap();
         assert_eq!(rsa::RsaPublicKey::from(&key), public);
         assert!(load_certificates(b"garbage").is_err());
-        assert!(load_rsa_private_key(b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n").is_err());
+        assert!(load_rsa_private_key(
+            b"-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n"
+        )
+        .is_err());
         assert!(load_rsa_private_key(include_bytes!("../fixtures/certs/ec-p256.key")).is_err());
     }
 }

@@ -129,7 +129,12 @@ pub fn run(a: &ConnectArgs) -> Result<u8, CliError> {
 impl Run<'_> {
     /// One connection: handshake, optional renegotiation, data, close.
     /// Returns the session for `--reconnect`.
-    fn once(&self, conn: ConnId, resume: Option<Session>, sink: &mut dyn EventSink) -> Result<Option<Session>, CliError> {
+    fn once(
+        &self,
+        conn: ConnId,
+        resume: Option<Session>,
+        sink: &mut dyn EventSink,
+    ) -> Result<Option<Session>, CliError> {
         let a = self.args;
         let timeout = Duration::from_secs(a.timeout.max(1));
         let mut stream = connect_tcp(&self.host, self.port, timeout)?;
@@ -172,10 +177,15 @@ impl Run<'_> {
         })
         .map_err(io_err)?;
         let _ = engine.start(sink);
-        let state = tls::pump(&mut engine, &mut stream, sink, timeout, &mut |e, _| e.is_established())
-            .map_err(io_err)?;
+        let state = tls::pump(&mut engine, &mut stream, sink, timeout, &mut |e, _| {
+            e.is_established()
+        })
+        .map_err(io_err)?;
         if state == Pumped::TimedOut {
-            eprintln!("sslwalk: {}:{}: no answer within {} s", self.host, self.port, a.timeout);
+            eprintln!(
+                "sslwalk: {}:{}: no answer within {} s",
+                self.host, self.port, a.timeout
+            );
         }
         if engine.is_established() {
             self.keylog.log(&engine);
@@ -183,8 +193,7 @@ impl Run<'_> {
                 let before = engine.handshakes();
                 if engine.renegotiate(sink).is_ok() {
                     tls::pump(&mut engine, &mut stream, sink, timeout, &mut |e, _| {
-                        e.is_established() && e.handshakes() > before
-                            || e.error().is_some()
+                        e.is_established() && e.handshakes() > before || e.error().is_some()
                     })
                     .map_err(io_err)?;
                     self.keylog.log(&engine);
@@ -213,9 +222,15 @@ mod tests {
 
     #[test]
     fn targets() {
-        assert_eq!(split_target("example.com:443").unwrap(), ("example.com".into(), 443));
+        assert_eq!(
+            split_target("example.com:443").unwrap(),
+            ("example.com".into(), 443)
+        );
         assert_eq!(split_target("[::1]:8443").unwrap(), ("::1".into(), 8443));
-        assert_eq!(split_target("127.0.0.1:1").unwrap(), ("127.0.0.1".into(), 1));
+        assert_eq!(
+            split_target("127.0.0.1:1").unwrap(),
+            ("127.0.0.1".into(), 1)
+        );
         assert!(split_target("example.com").is_err());
         assert!(split_target(":443").is_err());
         assert!(split_target("h:99999").is_err());

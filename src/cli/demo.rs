@@ -27,8 +27,10 @@ const CLIENT_KEY: &[u8] = include_bytes!("../../fixtures/peers/keys/client.key")
 
 fn embedded(cert: &[u8], key: &[u8]) -> Result<Arc<Credentials>, CliError> {
     Ok(Arc::new(Credentials {
-        chain: crate::pki::load_certificates(cert).map_err(|e| CliError(format!("embedded certificate: {e}")))?,
-        key: crate::pki::load_rsa_private_key(key).map_err(|e| CliError(format!("embedded key: {e}")))?,
+        chain: crate::pki::load_certificates(cert)
+            .map_err(|e| CliError(format!("embedded certificate: {e}")))?,
+        key: crate::pki::load_rsa_private_key(key)
+            .map_err(|e| CliError(format!("embedded key: {e}")))?,
     }))
 }
 
@@ -74,7 +76,12 @@ impl End {
 /// Moves bytes until neither side has anything to say. Bytes go through
 /// the kernel's loopback; since we know how many were written, we read
 /// exactly that many, which keeps the demo deterministic.
-fn settle(c: &mut End, s: &mut End, cs: &mut dyn EventSink, ss: &mut dyn EventSink) -> io::Result<()> {
+fn settle(
+    c: &mut End,
+    s: &mut End,
+    cs: &mut dyn EventSink,
+    ss: &mut dyn EventSink,
+) -> io::Result<()> {
     for _ in 0..64 {
         let n = c.flush()?;
         if n > 0 {
@@ -104,11 +111,15 @@ pub fn run(a: &DemoArgs) -> Result<u8, CliError> {
     let server_creds = embedded(SERVER_CERT, SERVER_KEY)?;
     let client_creds = embedded(CLIENT_CERT, CLIENT_KEY)?;
     let roots = crate::verify::TrustStore::from_pem(CA_CERT);
-    let verifier: Arc<dyn crate::engine::CertVerifier> =
-        Arc::new(tls::ChainVerifierAdapter(crate::verify::ChainVerifier::new(roots)));
+    let verifier: Arc<dyn crate::engine::CertVerifier> = Arc::new(tls::ChainVerifierAdapter(
+        crate::verify::ChainVerifier::new(roots),
+    ));
     let cache = Arc::new(Mutex::new(SessionCache::default()));
-    let listener = TcpListener::bind("127.0.0.1:0").map_err(|e| CliError(format!("loopback: {e}")))?;
-    let addr = listener.local_addr().map_err(|e| CliError(format!("loopback: {e}")))?;
+    let listener =
+        TcpListener::bind("127.0.0.1:0").map_err(|e| CliError(format!("loopback: {e}")))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| CliError(format!("loopback: {e}")))?;
 
     let out = io::BufWriter::new(io::stdout().lock());
     let mut renderer = LazyRenderer {
@@ -218,7 +229,11 @@ pub fn run(a: &DemoArgs) -> Result<u8, CliError> {
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(EXIT_OK),
         r => r?,
     }
-    Ok(if summary.all_ok() { EXIT_OK } else { EXIT_NEGATIVE })
+    Ok(if summary.all_ok() {
+        EXIT_OK
+    } else {
+        EXIT_NEGATIVE
+    })
 }
 
 /// A [`Side`] over a shared sink.

@@ -49,8 +49,11 @@ impl EventSink for Output {
 fn ephemeral_credentials() -> Result<Arc<Credentials>, CliError> {
     use rsa::pkcs8::EncodePrivateKey;
     let fail = |what: &str| CliError(format!("ephemeral certificate: {what}"));
-    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048).map_err(|_| fail("key generation failed"))?;
-    let pkcs8 = key.to_pkcs8_der().map_err(|_| fail("key encoding failed"))?;
+    let key = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 2048)
+        .map_err(|_| fail("key generation failed"))?;
+    let pkcs8 = key
+        .to_pkcs8_der()
+        .map_err(|_| fail("key encoding failed"))?;
     let key_pair = rcgen::KeyPair::try_from(pkcs8.as_bytes()).map_err(|e| fail(&e.to_string()))?;
     let mut params = rcgen::CertificateParams::new(vec![
         "localhost".to_string(),
@@ -61,7 +64,9 @@ fn ephemeral_credentials() -> Result<Arc<Credentials>, CliError> {
     params
         .distinguished_name
         .push(rcgen::DnType::CommonName, "sslwalk test server (localhost)");
-    let cert = params.self_signed(&key_pair).map_err(|e| fail(&e.to_string()))?;
+    let cert = params
+        .self_signed(&key_pair)
+        .map_err(|e| fail(&e.to_string()))?;
     Ok(Arc::new(Credentials {
         chain: vec![cert.der().to_vec()],
         key,
@@ -88,7 +93,9 @@ pub fn run(a: &ServeArgs) -> Result<u8, CliError> {
         (None, p) => SocketAddr::from(([127, 0, 0, 1], p.unwrap_or(4433))),
     };
     let listener = TcpListener::bind(addr).map_err(|e| CliError(format!("{addr}: {e}")))?;
-    let bound = listener.local_addr().map_err(|e| CliError(format!("{addr}: {e}")))?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| CliError(format!("{addr}: {e}")))?;
     let fingerprint = crate::pki::summarize(&creds.chain[0])
         .map(|s| s.sha256_fingerprint)
         .unwrap_or_default();
@@ -123,7 +130,9 @@ pub fn run(a: &ServeArgs) -> Result<u8, CliError> {
         if a.once {
             server.handle(conn, stream, &output);
             let out = match Arc::try_unwrap(output) {
-                Ok(m) => m.into_inner().map_err(|_| CliError("output lock poisoned".into()))?,
+                Ok(m) => m
+                    .into_inner()
+                    .map_err(|_| CliError("output lock poisoned".into()))?,
                 Err(_) => return Err(CliError("output still shared".into())),
             };
             let summary = out.summary;
@@ -131,7 +140,11 @@ pub fn run(a: &ServeArgs) -> Result<u8, CliError> {
                 Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
                 r => r?,
             }
-            return Ok(if summary.all_ok() { EXIT_OK } else { EXIT_NEGATIVE });
+            return Ok(if summary.all_ok() {
+                EXIT_OK
+            } else {
+                EXIT_NEGATIVE
+            });
         }
         let server = server.clone();
         let output = output.clone();
@@ -205,7 +218,9 @@ impl Server {
             }),
         });
         let timeout = self.args.timeout;
-        let r = tls::pump(&mut engine, &mut stream, &mut sink, timeout, &mut |e, _| e.is_established());
+        let r = tls::pump(&mut engine, &mut stream, &mut sink, timeout, &mut |e, _| {
+            e.is_established()
+        });
         if matches!(r, Ok(Pumped::Done)) && engine.is_established() {
             self.keylog.log(&engine);
             if self.args.http {
@@ -231,7 +246,13 @@ impl Server {
 
     /// `--http`: read a request, answer with a page describing the
     /// handshake, close.
-    fn answer_http(&self, engine: &mut Engine, stream: &mut TcpStream, sink: &mut dyn EventSink, timeout: Duration) {
+    fn answer_http(
+        &self,
+        engine: &mut Engine,
+        stream: &mut TcpStream,
+        sink: &mut dyn EventSink,
+        timeout: Duration,
+    ) {
         let mut request = Vec::new();
         let _ = tls::pump(engine, stream, sink, timeout, &mut |e, _| {
             request.extend(e.take_application_data());
@@ -240,9 +261,10 @@ impl Server {
         if engine.is_closed() {
             return;
         }
-        let first_line = String::from_utf8_lossy(request.split(|b| *b == b'\n').next().unwrap_or(&[]))
-            .trim()
-            .to_string();
+        let first_line =
+            String::from_utf8_lossy(request.split(|b| *b == b'\n').next().unwrap_or(&[]))
+                .trim()
+                .to_string();
         let suite = engine.cipher_suite().and_then(|s| suites::lookup(s.0));
         let mut body = String::new();
         body.push_str("sslwalk test server: your handshake\n\n");
@@ -259,8 +281,15 @@ impl Server {
                 s.openssl.unwrap_or("-")
             ));
         }
-        body.push_str(&format!("resumed:       {}\n", if engine.resumed() { "yes" } else { "no" }));
-        match engine.peer_certificates().first().map(|d| crate::pki::summarize(d)) {
+        body.push_str(&format!(
+            "resumed:       {}\n",
+            if engine.resumed() { "yes" } else { "no" }
+        ));
+        match engine
+            .peer_certificates()
+            .first()
+            .map(|d| crate::pki::summarize(d))
+        {
             Some(Ok(c)) => body.push_str(&format!("client cert:   {}\n", c.subject)),
             _ => body.push_str("client cert:   none\n"),
         }

@@ -55,7 +55,11 @@ pub fn cipher_list(list: Option<&str>) -> Result<Vec<CipherSuite>, CliError> {
         return Ok(crate::engine::supported_suites().to_vec());
     };
     let mut out = Vec::new();
-    for name in list.split([':', ',']).map(str::trim).filter(|n| !n.is_empty()) {
+    for name in list
+        .split([':', ','])
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+    {
         let found: Vec<CipherSuite> = match name.to_ascii_uppercase().as_str() {
             "ALL" => crate::engine::implemented_suites().to_vec(),
             "DEFAULT" => crate::engine::supported_suites().to_vec(),
@@ -86,8 +90,15 @@ pub fn cipher_list(list: Option<&str>) -> Result<Vec<CipherSuite>, CliError> {
 
 /// A usage error when none of `suites` exists in the versions chosen (GCM
 /// and SHA-256 suites are TLS 1.2 only; export suites end at TLS 1.0).
-pub fn check_suites_fit(suites: &[CipherSuite], min: ProtocolVersion, max: ProtocolVersion) -> Result<(), CliError> {
-    if suites.iter().any(|s| crate::engine::suite_usable(*s, min, max)) {
+pub fn check_suites_fit(
+    suites: &[CipherSuite],
+    min: ProtocolVersion,
+    max: ProtocolVersion,
+) -> Result<(), CliError> {
+    if suites
+        .iter()
+        .any(|s| crate::engine::suite_usable(*s, min, max))
+    {
         Ok(())
     } else {
         Err(CliError(format!(
@@ -102,10 +113,14 @@ pub fn load_credentials(cert: &Path, key: &Path) -> Result<Arc<Credentials>, Cli
     let read = |p: &Path| std::fs::read(p).map_err(|e| CliError(format!("{}: {e}", p.display())));
     let chain = crate::pki::load_certificates(&read(cert)?)
         .map_err(|e| CliError(format!("{}: {e}", cert.display())))?;
-    let key_pair =
-        crate::pki::load_rsa_private_key(&read(key)?).map_err(|e| CliError(format!("{}: {e}", key.display())))?;
-    let leaf_key = crate::pki::rsa_public_key(&chain[0])
-        .map_err(|e| CliError(format!("{}: the certificate's key is not RSA: {e}", cert.display())))?;
+    let key_pair = crate::pki::load_rsa_private_key(&read(key)?)
+        .map_err(|e| CliError(format!("{}: {e}", key.display())))?;
+    let leaf_key = crate::pki::rsa_public_key(&chain[0]).map_err(|e| {
+        CliError(format!(
+            "{}: the certificate's key is not RSA: {e}",
+            cert.display()
+        ))
+    })?;
     if rsa::RsaPublicKey::from(&key_pair) != leaf_key {
         return Err(CliError(format!(
             "{} does not belong to the certificate in {}",
@@ -113,7 +128,10 @@ pub fn load_credentials(cert: &Path, key: &Path) -> Result<Arc<Credentials>, Cli
             cert.display()
         )));
     }
-    Ok(Arc::new(Credentials { chain, key: key_pair }))
+    Ok(Arc::new(Credentials {
+        chain,
+        key: key_pair,
+    }))
 }
 
 /// Applies the version, suite and extension choices to `cfg`.
@@ -134,10 +152,14 @@ pub struct KeyLogFile(Option<Arc<Mutex<std::fs::File>>>);
 
 impl KeyLogFile {
     pub fn open(arg: Option<&PathBuf>) -> Result<Self, CliError> {
-        let path = arg
-            .cloned()
-            .or_else(|| std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty()).map(PathBuf::from));
-        let Some(path) = path else { return Ok(Self(None)) };
+        let path = arg.cloned().or_else(|| {
+            std::env::var_os("SSLKEYLOGFILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        });
+        let Some(path) = path else {
+            return Ok(Self(None));
+        };
         let f = OpenOptions::new()
             .create(true)
             .append(true)
@@ -216,7 +238,12 @@ pub fn pump(
         let started = Instant::now();
         let n = match stream.read(&mut buf) {
             Ok(n) => n,
-            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+                ) =>
+            {
                 let _ = started;
                 return Ok(Pumped::TimedOut);
             }
@@ -263,11 +290,17 @@ pub fn verifier(cafile: Option<&Path>) -> Result<Arc<dyn crate::engine::CertVeri
     let store = match cafile {
         Some(p) => crate::verify::TrustStore::from_pem_file(p)
             .map_err(|e| CliError(format!("{}: {e}", p.display())))?,
-        None => crate::verify::TrustStore::system(std::env::var_os("SSL_CERT_FILE").map(PathBuf::from))
-            .map_err(|e| CliError(format!("system trust store: {e}")))?,
+        None => {
+            crate::verify::TrustStore::system(std::env::var_os("SSL_CERT_FILE").map(PathBuf::from))
+                .map_err(|e| CliError(format!("system trust store: {e}")))?
+        }
     };
     if store.is_empty() {
-        return Err(CliError("the trust store holds no usable certificate".into()));
+        return Err(CliError(
+            "the trust store holds no usable certificate".into(),
+        ));
     }
-    Ok(Arc::new(ChainVerifierAdapter(crate::verify::ChainVerifier::new(store))))
+    Ok(Arc::new(ChainVerifierAdapter(
+        crate::verify::ChainVerifier::new(store),
+    )))
 }

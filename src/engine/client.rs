@@ -5,10 +5,17 @@ use super::flow::{FlowMsg, Step};
 use super::keys;
 use super::*;
 use crate::wire::extensions::{Extension, ExtensionBody, ServerName};
-use crate::wire::handshake::{CertificateRequest, ClientKeyExchange, DigitallySigned, ServerKeyExchange};
+use crate::wire::handshake::{
+    CertificateRequest, ClientKeyExchange, DigitallySigned, ServerKeyExchange,
+};
 
 impl Engine {
-    pub(super) fn write_client_step(&mut self, index: usize, step: Step, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    pub(super) fn write_client_step(
+        &mut self,
+        index: usize,
+        step: Step,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         match step.msg {
             FlowMsg::ClientHello => self.send_client_hello(sink),
             FlowMsg::Certificate => self.send_client_certificate(sink),
@@ -18,7 +25,9 @@ impl Engine {
             FlowMsg::Finished => self.send_finished(sink),
             _ => {
                 let _ = index;
-                Err(EngineError::Internal("a client step the client does not write"))
+                Err(EngineError::Internal(
+                    "a client step the client does not write",
+                ))
             }
         }
     }
@@ -32,7 +41,11 @@ impl Engine {
         self.hs.client_random = random;
         self.hs.offered_version = Some(version);
         let session_id = match (&self.cfg.resume, renegotiation) {
-            (Some(s), false) if s.version.0 >= self.cfg.min_version.0 && s.version.0 <= version.0 => s.id.clone(),
+            (Some(s), false)
+                if s.version.0 >= self.cfg.min_version.0 && s.version.0 <= version.0 =>
+            {
+                s.id.clone()
+            }
             _ => Vec::new(),
         };
         self.hs.offered_session_id = session_id.clone();
@@ -61,10 +74,12 @@ impl Engine {
         let mut exts = Vec::new();
         if extensions_allowed {
             if let Some(name) = &self.cfg.server_name {
-                exts.push(Extension::from_body(&ExtensionBody::ServerName(vec![ServerName {
-                    name_type: ServerNameType::HostName,
-                    name: name.as_bytes().to_vec(),
-                }])));
+                exts.push(Extension::from_body(&ExtensionBody::ServerName(vec![
+                    ServerName {
+                        name_type: ServerNameType::HostName,
+                        name: name.as_bytes().to_vec(),
+                    },
+                ])));
             }
             if self.cfg.secure_renegotiation {
                 let previous = if renegotiation {
@@ -72,7 +87,9 @@ impl Engine {
                 } else {
                     Vec::new()
                 };
-                exts.push(Extension::from_body(&ExtensionBody::RenegotiationInfo(previous)));
+                exts.push(Extension::from_body(&ExtensionBody::RenegotiationInfo(
+                    previous,
+                )));
             }
             if self.cfg.extended_master_secret {
                 exts.push(Extension::from_body(&ExtensionBody::ExtendedMasterSecret));
@@ -91,20 +108,36 @@ impl Engine {
             compression_methods: vec![CompressionMethod::Null],
             extensions: (!exts.is_empty()).then_some(exts),
         };
-        self.send_handshake(HandshakeMessage::ClientHello(hello), Some(FlowMsg::ClientHello), sink)
+        self.send_handshake(
+            HandshakeMessage::ClientHello(hello),
+            Some(FlowMsg::ClientHello),
+            sink,
+        )
     }
 
     // -- Step 2: the server's flight --
 
-    pub(super) fn on_server_hello(&mut self, sh: &ServerHello, sink: &mut dyn EventSink) -> Result<(), EngineError> {
-        let offered = self.hs.offered_version.ok_or(EngineError::Internal("no ClientHello sent"))?;
+    pub(super) fn on_server_hello(
+        &mut self,
+        sh: &ServerHello,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
+        let offered = self
+            .hs
+            .offered_version
+            .ok_or(EngineError::Internal("no ClientHello sent"))?;
         let version = sh.server_version;
-        if version.0 > offered.0 || version.0 < self.cfg.min_version.0 || version.0 < ProtocolVersion::SSLv3.0 {
+        if version.0 > offered.0
+            || version.0 < self.cfg.min_version.0
+            || version.0 < ProtocolVersion::SSLv3.0
+        {
             return Err(EngineError::UnsupportedVersion { offered });
         }
         if self.handshakes > 1 && Some(version) != self.hs.version {
             // RFC 5246 §7.4.1.1 / E.1: a renegotiation keeps the version.
-            return Err(EngineError::IllegalParameter("ServerHello.server_version changed on renegotiation"));
+            return Err(EngineError::IllegalParameter(
+                "ServerHello.server_version changed on renegotiation",
+            ));
         }
         let suite = sh.cipher_suite;
         if !self.hs.offered_suites.contains(&suite)
@@ -112,10 +145,14 @@ impl Engine {
             || suite == CipherSuite::TLS_FALLBACK_SCSV
             || !keys::suite_usable(suite, version, version)
         {
-            return Err(EngineError::IllegalParameter("ServerHello.cipher_suite was not offered"));
+            return Err(EngineError::IllegalParameter(
+                "ServerHello.cipher_suite was not offered",
+            ));
         }
         if sh.compression_method != CompressionMethod::Null {
-            return Err(EngineError::IllegalParameter("ServerHello.compression_method was not offered"));
+            return Err(EngineError::IllegalParameter(
+                "ServerHello.compression_method was not offered",
+            ));
         }
         // Every extension in the ServerHello must answer one we sent
         // (RFC 5246 §7.4.1.4).
@@ -132,7 +169,11 @@ impl Engine {
         match sh.parsed_extension(ExtensionType::RenegotiationInfo) {
             Some(ExtensionBody::RenegotiationInfo(v)) => {
                 let expected: Vec<u8> = if self.handshakes > 1 {
-                    [self.client_verify_data.as_slice(), self.server_verify_data.as_slice()].concat()
+                    [
+                        self.client_verify_data.as_slice(),
+                        self.server_verify_data.as_slice(),
+                    ]
+                    .concat()
                 } else {
                     Vec::new()
                 };
@@ -153,7 +194,8 @@ impl Engine {
                 }
             }
         }
-        self.hs.ems = self.cfg.extended_master_secret && sh.extension(ExtensionType::ExtendedMasterSecret).is_some();
+        self.hs.ems = self.cfg.extended_master_secret
+            && sh.extension(ExtensionType::ExtendedMasterSecret).is_some();
         self.hs.version = Some(version);
         self.hs.suite = Some(suite);
         self.hs.server_random = sh.random.0;
@@ -167,7 +209,9 @@ impl Engine {
                 .clone()
                 .ok_or(EngineError::Internal("resumed without a saved session"))?;
             if session.version != version || session.cipher_suite != suite {
-                return Err(EngineError::IllegalParameter("resumed session with other parameters"));
+                return Err(EngineError::IllegalParameter(
+                    "resumed session with other parameters",
+                ));
             }
             if session.extended_master_secret != self.hs.ems {
                 // RFC 7627 §5.3.
@@ -177,7 +221,12 @@ impl Engine {
             self.hs.master_secret = Some(session.master_secret.clone());
             self.cursor.mark_resumed();
             self.establish_keys(None)?;
-            self.emit(sink, None, Origin::Received, EventKind::Flow(FlowEvent::Kind(self.cursor.kind)))?;
+            self.emit(
+                sink,
+                None,
+                Origin::Received,
+                EventKind::Flow(FlowEvent::Kind(self.cursor.kind)),
+            )?;
         }
         Ok(())
     }
@@ -199,7 +248,11 @@ impl Engine {
         v
     }
 
-    pub(super) fn on_certificate(&mut self, c: &handshake::Certificate, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    pub(super) fn on_certificate(
+        &mut self,
+        c: &handshake::Certificate,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         let chain: Vec<Vec<u8>> = c.chain().map(|d| d.to_vec()).collect();
         match self.cfg.role {
             Role::Client => {
@@ -207,10 +260,11 @@ impl Engine {
                     alert: AlertDescription::BadCertificate,
                     reason: "the server sent no certificate".into(),
                 })?;
-                let key = crate::pki::rsa_public_key(leaf).map_err(|e| EngineError::BadCertificate {
-                    alert: AlertDescription::UnsupportedCertificate,
-                    reason: format!("the server's key is not usable for RSA key exchange: {e}"),
-                })?;
+                let key =
+                    crate::pki::rsa_public_key(leaf).map_err(|e| EngineError::BadCertificate {
+                        alert: AlertDescription::UnsupportedCertificate,
+                        reason: format!("the server's key is not usable for RSA key exchange: {e}"),
+                    })?;
                 self.hs.kx_public = Some(key);
                 self.hs.peer_chain = chain;
                 // Step 3: the client judges the server's certificate.
@@ -242,10 +296,16 @@ impl Engine {
     fn judge_peer_chain(&mut self, sink: &mut dyn EventSink) -> Result<(), EngineError> {
         let dir = Some(self.cfg.role.sending().reverse());
         let Some(verifier) = self.cfg.verifier.clone() else {
-            return self.emit_note(sink, dir, Note::new(NoteCode::CertificateNotVerified)).map_err(io_internal);
+            return self
+                .emit_note(sink, dir, Note::new(NoteCode::CertificateNotVerified))
+                .map_err(io_internal);
         };
         let name = match self.cfg.role {
-            Role::Client => self.cfg.verify_name.clone().or_else(|| self.cfg.server_name.clone()),
+            Role::Client => self
+                .cfg
+                .verify_name
+                .clone()
+                .or_else(|| self.cfg.server_name.clone()),
             Role::Server => None,
         };
         let now = (self.cfg.clock)().secs;
@@ -272,7 +332,10 @@ impl Engine {
         }
     }
 
-    pub(super) fn on_server_key_exchange(&mut self, ske: &ServerKeyExchange) -> Result<(), EngineError> {
+    pub(super) fn on_server_key_exchange(
+        &mut self,
+        ske: &ServerKeyExchange,
+    ) -> Result<(), EngineError> {
         let suite = self.hs.suite.ok_or(EngineError::Internal("no suite"))?;
         let version = self.hs.version.ok_or(EngineError::Internal("no version"))?;
         let ServerKeyExchange::Rsa {
@@ -293,7 +356,11 @@ impl Engine {
                 got: "server_key_exchange".into(),
             });
         }
-        let cert_key = self.hs.kx_public.clone().ok_or(EngineError::Internal("no server key"))?;
+        let cert_key = self
+            .hs
+            .kx_public
+            .clone()
+            .ok_or(EngineError::Internal("no server key"))?;
         keys::verify_server_rsa_params(
             version,
             &cert_key,
@@ -307,7 +374,10 @@ impl Engine {
         Ok(())
     }
 
-    pub(super) fn on_certificate_request(&mut self, _cr: &CertificateRequest) -> Result<(), EngineError> {
+    pub(super) fn on_certificate_request(
+        &mut self,
+        _cr: &CertificateRequest,
+    ) -> Result<(), EngineError> {
         self.hs.cert_requested = true;
         Ok(())
     }
@@ -320,7 +390,9 @@ impl Engine {
             Some(creds) => {
                 self.cursor.mark_client_cert_sent();
                 self.send_handshake(
-                    HandshakeMessage::Certificate(handshake::Certificate::from_chain(creds.chain.clone())),
+                    HandshakeMessage::Certificate(handshake::Certificate::from_chain(
+                        creds.chain.clone(),
+                    )),
                     Some(FlowMsg::Certificate),
                     sink,
                 )
@@ -356,8 +428,15 @@ impl Engine {
 
     fn send_client_key_exchange(&mut self, sink: &mut dyn EventSink) -> Result<(), EngineError> {
         let version = self.hs.version.ok_or(EngineError::Internal("no version"))?;
-        let offered = self.hs.offered_version.ok_or(EngineError::Internal("no offered version"))?;
-        let key = self.hs.kx_public.clone().ok_or(EngineError::Internal("no server key"))?;
+        let offered = self
+            .hs
+            .offered_version
+            .ok_or(EngineError::Internal("no offered version"))?;
+        let key = self
+            .hs
+            .kx_public
+            .clone()
+            .ok_or(EngineError::Internal("no server key"))?;
         // Step 4: the pre-master secret carries the version offered in step 1.
         let pre_master = keys::new_pre_master(offered, &mut *self.cfg.rng);
         let encrypted = keys::encrypt_pre_master(&key, &pre_master, &mut *self.cfg.rng)?;
@@ -371,14 +450,21 @@ impl Engine {
 
     fn send_certificate_verify(&mut self, sink: &mut dyn EventSink) -> Result<(), EngineError> {
         let version = self.hs.version.ok_or(EngineError::Internal("no version"))?;
-        let creds = self
-            .cfg
-            .credentials
+        let creds = self.cfg.credentials.clone().ok_or(EngineError::Internal(
+            "CertificateVerify without credentials",
+        ))?;
+        let ms = self
+            .hs
+            .master_secret
             .clone()
-            .ok_or(EngineError::Internal("CertificateVerify without credentials"))?;
-        let ms = self.hs.master_secret.clone().ok_or(EngineError::Internal("no master secret"))?;
-        let signed: DigitallySigned =
-            keys::sign_certificate_verify(version, &ms, &self.hs.transcript, &creds.key, &mut *self.cfg.rng)?;
+            .ok_or(EngineError::Internal("no master secret"))?;
+        let signed: DigitallySigned = keys::sign_certificate_verify(
+            version,
+            &ms,
+            &self.hs.transcript,
+            &creds.key,
+            &mut *self.cfg.rng,
+        )?;
         self.send_handshake(
             HandshakeMessage::CertificateVerify(signed),
             Some(FlowMsg::CertificateVerify),

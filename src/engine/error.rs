@@ -31,7 +31,10 @@ pub enum EngineError {
     BadSignature,
     /// The peer's certificate was refused (`reason` says why), with the
     /// alert it deserves.
-    BadCertificate { alert: AlertDescription, reason: String },
+    BadCertificate {
+        alert: AlertDescription,
+        reason: String,
+    },
     /// The server required a certificate and the client sent none.
     NoClientCertificate,
     /// Renegotiation without RFC 5746, or a wrong renegotiation_info.
@@ -76,7 +79,9 @@ impl EngineError {
             Self::BadFinished | Self::BadSignature => A::DecryptError,
             Self::BadCertificate { alert, .. } => *alert,
             Self::NoClientCertificate if ssl3 => A::HandshakeFailure,
-            Self::NoClientCertificate if version == ProtocolVersion::TLSv1_3 => A::CertificateRequired,
+            Self::NoClientCertificate if version == ProtocolVersion::TLSv1_3 => {
+                A::CertificateRequired
+            }
             Self::NoClientCertificate => A::HandshakeFailure,
             Self::InsecureRenegotiation => A::HandshakeFailure,
             Self::RenegotiationRefused => return None,
@@ -114,19 +119,29 @@ impl EngineError {
 impl fmt::Display for EngineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::UnexpectedMessage { expected, got } => write!(f, "unexpected {got} (expected {expected})"),
+            Self::UnexpectedMessage { expected, got } => {
+                write!(f, "unexpected {got} (expected {expected})")
+            }
             Self::Decode(e) => write!(f, "malformed message: {e}"),
             Self::IllegalParameter(what) => write!(f, "illegal parameter: {what}"),
-            Self::UnsupportedVersion { offered } => write!(f, "no common protocol version (offered {offered:?})"),
+            Self::UnsupportedVersion { offered } => {
+                write!(f, "no common protocol version (offered {offered:?})")
+            }
             Self::NoCommonSuite => f.write_str("no cipher suite in common"),
-            Self::InappropriateFallback => f.write_str("inappropriate fallback (TLS_FALLBACK_SCSV)"),
+            Self::InappropriateFallback => {
+                f.write_str("inappropriate fallback (TLS_FALLBACK_SCSV)")
+            }
             Self::BadRecordMac => f.write_str("a record failed its MAC or padding check"),
             Self::RecordOverflow => f.write_str("a record exceeded the maximum length"),
             Self::BadFinished => f.write_str("the peer's Finished does not match the handshake"),
             Self::BadSignature => f.write_str("a signature did not verify"),
             Self::BadCertificate { reason, .. } => write!(f, "certificate refused: {reason}"),
-            Self::NoClientCertificate => f.write_str("a client certificate was required and none was sent"),
-            Self::InsecureRenegotiation => f.write_str("renegotiation without RFC 5746 protection refused"),
+            Self::NoClientCertificate => {
+                f.write_str("a client certificate was required and none was sent")
+            }
+            Self::InsecureRenegotiation => {
+                f.write_str("renegotiation without RFC 5746 protection refused")
+            }
             Self::RenegotiationRefused => f.write_str("the peer refused to renegotiate"),
             Self::PeerAlert(a) => write!(f, "the peer sent a fatal alert: {a:?}"),
             Self::PeerClosed => f.write_str("the peer closed the connection during the handshake"),
@@ -159,14 +174,29 @@ mod tests {
     fn alerts_follow_the_version() {
         let tls = ProtocolVersion::TLSv1_0;
         let ssl3 = ProtocolVersion::SSLv3;
-        assert_eq!(EngineError::BadFinished.alert(tls), Some(AlertDescription::DecryptError));
-        assert_eq!(EngineError::BadFinished.alert(ssl3), Some(AlertDescription::HandshakeFailure));
-        assert_eq!(EngineError::NoCommonSuite.alert(tls), Some(AlertDescription::HandshakeFailure));
+        assert_eq!(
+            EngineError::BadFinished.alert(tls),
+            Some(AlertDescription::DecryptError)
+        );
+        assert_eq!(
+            EngineError::BadFinished.alert(ssl3),
+            Some(AlertDescription::HandshakeFailure)
+        );
+        assert_eq!(
+            EngineError::NoCommonSuite.alert(tls),
+            Some(AlertDescription::HandshakeFailure)
+        );
         assert_eq!(
             EngineError::UnsupportedVersion { offered: ssl3 }.alert(tls),
             Some(AlertDescription::ProtocolVersion)
         );
-        assert_eq!(EngineError::PeerAlert(AlertDescription::CloseNotify).alert(tls), None);
-        assert_eq!(EngineError::BadRecordMac.alert(ssl3), Some(AlertDescription::BadRecordMac));
+        assert_eq!(
+            EngineError::PeerAlert(AlertDescription::CloseNotify).alert(tls),
+            None
+        );
+        assert_eq!(
+            EngineError::BadRecordMac.alert(ssl3),
+            Some(AlertDescription::BadRecordMac)
+        );
     }
 }

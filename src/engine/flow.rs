@@ -351,7 +351,11 @@ mod tests {
 
     fn run(cur: &mut FlowCursor, msgs: &[(Writer, FlowMsg)]) -> Vec<u8> {
         msgs.iter()
-            .map(|(w, m)| cur.advance(*w, *m).unwrap_or_else(|e| panic!("{e:?}")).number)
+            .map(|(w, m)| {
+                cur.advance(*w, *m)
+                    .unwrap_or_else(|e| panic!("{e:?}"))
+                    .number
+            })
             .collect()
     }
 
@@ -460,7 +464,14 @@ mod tests {
     #[test]
     fn unexpected_message_names_what_was_expected() {
         let mut c = FlowCursor::new();
-        run(&mut c, &[(C, M::ClientHello), (S, M::ServerHello), (S, M::Certificate)]);
+        run(
+            &mut c,
+            &[
+                (C, M::ClientHello),
+                (S, M::ServerHello),
+                (S, M::Certificate),
+            ],
+        );
         let e = c.advance(S, M::Finished).unwrap_err();
         assert_eq!(
             e.expected,

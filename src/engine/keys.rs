@@ -72,7 +72,8 @@ pub const SIGNATURE_SCHEMES: &[SignatureScheme] = &[
 /// `min..=max`.
 pub fn suite_usable(suite: CipherSuite, min: ProtocolVersion, max: ProtocolVersion) -> bool {
     ALL_SUITES.contains(&suite)
-        && suites::lookup(suite.0).is_some_and(|s| s.min_version.0 <= max.0 && s.max_version.0 >= min.0)
+        && suites::lookup(suite.0)
+            .is_some_and(|s| s.min_version.0 <= max.0 && s.max_version.0 >= min.0)
 }
 
 pub fn is_export(suite: CipherSuite) -> bool {
@@ -121,7 +122,10 @@ pub fn rsa_public_parts(key: &rsa::RsaPrivateKey) -> (Vec<u8>, Vec<u8>) {
     (key.n().to_bytes_be(), key.e().to_bytes_be())
 }
 
-pub fn rsa_public_from_parts(modulus: &[u8], exponent: &[u8]) -> Result<rsa::RsaPublicKey, EngineError> {
+pub fn rsa_public_from_parts(
+    modulus: &[u8],
+    exponent: &[u8],
+) -> Result<rsa::RsaPublicKey, EngineError> {
     rsa::RsaPublicKey::new(
         rsa::BigUint::from_bytes_be(modulus),
         rsa::BigUint::from_bytes_be(exponent),
@@ -167,8 +171,13 @@ pub fn master_secret(
 }
 
 /// RFC 7627 §3: the hash of the handshake up to ClientKeyExchange.
-pub fn session_hash(version: ProtocolVersion, suite: CipherSuite, transcript: &[u8]) -> Result<Vec<u8>, EngineError> {
-    transcript::session_hash(version, suite_info(suite)?, &transcript_of(transcript)).map_err(prf_error)
+pub fn session_hash(
+    version: ProtocolVersion,
+    suite: CipherSuite,
+    transcript: &[u8],
+) -> Result<Vec<u8>, EngineError> {
+    transcript::session_hash(version, suite_info(suite)?, &transcript_of(transcript))
+        .map_err(prf_error)
 }
 
 /// Finished.verify_data of `sender` over `transcript` (RFC 5246 §7.4.9,
@@ -184,8 +193,14 @@ pub fn finished(
         Writer::Client => Sender::Client,
         Writer::Server => Sender::Server,
     };
-    transcript::finished_verify_data(version, suite_info(suite)?, ms, sender, &transcript_of(transcript))
-        .map_err(prf_error)
+    transcript::finished_verify_data(
+        version,
+        suite_info(suite)?,
+        ms,
+        sender,
+        &transcript_of(transcript),
+    )
+    .map_err(prf_error)
 }
 
 /// Both directions' record protection from the master secret (RFC 5246
@@ -199,7 +214,8 @@ pub fn protections(
     encrypt_then_mac: bool,
 ) -> Result<(RecordProtection, RecordProtection), EngineError> {
     let info = suite_info(suite)?;
-    let km = keys::key_material(version, info, ms, client_random, server_random).map_err(prf_error)?;
+    let km =
+        keys::key_material(version, info, ms, client_random, server_random).map_err(prf_error)?;
     let make = |sender| {
         let k = km.for_sender(sender);
         RecordProtection::new(
@@ -225,7 +241,8 @@ pub fn encrypt_pre_master(
     pre_master: &PreMasterSecret,
     rng: &mut Rng,
 ) -> Result<Vec<u8>, EngineError> {
-    rsa_kx::encrypt_pre_master(key, pre_master, rng).map_err(|_| EngineError::Internal("RSA encryption failed"))
+    rsa_kx::encrypt_pre_master(key, pre_master, rng)
+        .map_err(|_| EngineError::Internal("RSA encryption failed"))
 }
 
 /// Never fails: see `crypto::rsa_kx::decrypt_pre_master`.
@@ -253,10 +270,11 @@ pub fn sign_certificate_verify(
     rng: &mut Rng,
 ) -> Result<DigitallySigned, EngineError> {
     let scheme = signing_scheme(version);
-    let input = transcript::certificate_verify_input(version, ms, &transcript_of(transcript), scheme)
-        .map_err(|_| EngineError::Internal("no CertificateVerify input"))?;
-    let signature =
-        rsa_kx::rsa_sign(key, scheme, &input, rng).map_err(|_| EngineError::Internal("RSA signing failed"))?;
+    let input =
+        transcript::certificate_verify_input(version, ms, &transcript_of(transcript), scheme)
+            .map_err(|_| EngineError::Internal("no CertificateVerify input"))?;
+    let signature = rsa_kx::rsa_sign(key, scheme, &input, rng)
+        .map_err(|_| EngineError::Internal("RSA signing failed"))?;
     Ok(DigitallySigned {
         algorithm: scheme,
         signature,
@@ -270,9 +288,11 @@ pub fn verify_certificate_verify(
     key: &rsa::RsaPublicKey,
     cv: &DigitallySigned,
 ) -> Result<(), EngineError> {
-    let input = transcript::certificate_verify_input(version, ms, &transcript_of(transcript), cv.algorithm)
-        .map_err(|_| EngineError::BadSignature)?;
-    rsa_kx::rsa_verify(key, cv.algorithm, &input, &cv.signature).map_err(|_| EngineError::BadSignature)
+    let input =
+        transcript::certificate_verify_input(version, ms, &transcript_of(transcript), cv.algorithm)
+            .map_err(|_| EngineError::BadSignature)?;
+    rsa_kx::rsa_verify(key, cv.algorithm, &input, &cv.signature)
+        .map_err(|_| EngineError::BadSignature)
 }
 
 /// RFC 2246 §7.4.3: the temporary export key, signed with the certificate key.
@@ -326,7 +346,8 @@ pub fn verify_server_rsa_params(
 }
 
 pub fn generate_export_key(rng: &mut Rng) -> Result<rsa::RsaPrivateKey, EngineError> {
-    rsa_kx::generate_export_key(rng).map_err(|_| EngineError::Internal("export key generation failed"))
+    rsa_kx::generate_export_key(rng)
+        .map_err(|_| EngineError::Internal("export key generation failed"))
 }
 
 /// The one mapping from record-layer failures to engine errors.

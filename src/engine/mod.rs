@@ -68,7 +68,11 @@ pub struct Credentials {
 
 impl std::fmt::Debug for Credentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credentials {{ {} certificates, key <redacted> }}", self.chain.len())
+        write!(
+            f,
+            "Credentials {{ {} certificates, key <redacted> }}",
+            self.chain.len()
+        )
     }
 }
 
@@ -327,7 +331,10 @@ impl Engine {
     /// session, once its master secret is known.
     pub fn keylog_line(&self) -> Option<String> {
         let ms = self.hs.master_secret.as_ref()?;
-        Some(crate::crypto::keylog::format_client_random(&self.hs.client_random, ms))
+        Some(crate::crypto::keylog::format_client_random(
+            &self.hs.client_random,
+            ms,
+        ))
     }
 
     /// The peer's certificate chain (DER, as sent).
@@ -370,9 +377,15 @@ impl Engine {
     }
 
     /// Sends application data (fragmented at 2^14 bytes per record).
-    pub fn send_application_data(&mut self, data: &[u8], sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    pub fn send_application_data(
+        &mut self,
+        data: &[u8],
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         if self.phase != Phase::Established {
-            return Err(EngineError::Internal("application data before the handshake completed"));
+            return Err(EngineError::Internal(
+                "application data before the handshake completed",
+            ));
         }
         for chunk in data.chunks(MAX_PLAINTEXT) {
             self.write_record(ContentType::ApplicationData, chunk)?;
@@ -420,7 +433,9 @@ impl Engine {
     /// sends a new ClientHello, the server a HelloRequest.
     pub fn renegotiate(&mut self, sink: &mut dyn EventSink) -> Result<(), EngineError> {
         if self.phase != Phase::Established {
-            return Err(EngineError::Internal("renegotiation before the handshake completed"));
+            return Err(EngineError::Internal(
+                "renegotiation before the handshake completed",
+            ));
         }
         let r = match self.cfg.role {
             Role::Client => {
@@ -441,13 +456,18 @@ impl Engine {
 
     fn feed_inner(&mut self, bytes: &[u8], sink: &mut dyn EventSink) -> Result<(), EngineError> {
         let mut items = Vec::new();
-        self.deframer.feed(bytes, &mut |_| true, &mut |item| match item {
-            RecordItem::Record { header, offset, body } => {
-                items.push(Ok((header, offset, body.unwrap_or_default().to_vec())))
-            }
-            RecordItem::SslV2ClientHello { offset, body } => items.push(Err(Some((offset, body.to_vec())))),
-            RecordItem::Desync { .. } => items.push(Err(None)),
-        });
+        self.deframer
+            .feed(bytes, &mut |_| true, &mut |item| match item {
+                RecordItem::Record {
+                    header,
+                    offset,
+                    body,
+                } => items.push(Ok((header, offset, body.unwrap_or_default().to_vec()))),
+                RecordItem::SslV2ClientHello { offset, body } => {
+                    items.push(Err(Some((offset, body.to_vec()))))
+                }
+                RecordItem::Desync { .. } => items.push(Err(None)),
+            });
         for item in items {
             match item {
                 Ok((header, offset, body)) => self.on_record(header, offset, body, sink)?,
@@ -469,7 +489,13 @@ impl Engine {
         Ok(())
     }
 
-    fn on_record(&mut self, header: RecordHeader, offset: u64, body: Vec<u8>, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    fn on_record(
+        &mut self,
+        header: RecordHeader,
+        offset: u64,
+        body: Vec<u8>,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         let dir = self.cfg.role.sending().reverse();
         let protected = self.read.is_some();
         self.emit(
@@ -489,7 +515,11 @@ impl Engine {
             return Err(EngineError::RecordOverflow);
         }
         let plaintext = match &mut self.read {
-            Some(p) => p.open(&header, &body).map_err(keys::record_error)?.plaintext,
+            Some(p) => {
+                p.open(&header, &body)
+                    .map_err(keys::record_error)?
+                    .plaintext
+            }
             None => body,
         };
         match header.content_type {
@@ -502,7 +532,9 @@ impl Engine {
                 }
                 let mut joined = Vec::new();
                 self.joiner
-                    .push_record(&plaintext, &mut |m| joined.push((m.typ, m.raw.to_vec(), m.records)))
+                    .push_record(&plaintext, &mut |m| {
+                        joined.push((m.typ, m.raw.to_vec(), m.records))
+                    })
                     .map_err(|_| EngineError::IllegalParameter("handshake message length"))?;
                 for (typ, raw, records) in joined {
                     self.on_handshake_message(typ, raw, records, protected, sink)?;
@@ -514,7 +546,8 @@ impl Engine {
             ContentType::ChangeCipherSpec => self.on_change_cipher_spec(plaintext, sink)?,
             ContentType::Alert => self.on_alert(plaintext, protected, sink)?,
             ContentType::ApplicationData => {
-                if self.phase != Phase::Established && !(self.handshakes > 1 && self.read.is_some()) {
+                if self.phase != Phase::Established && !(self.handshakes > 1 && self.read.is_some())
+                {
                     return Err(EngineError::UnexpectedMessage {
                         expected: "handshake".into(),
                         got: "application_data".into(),
@@ -547,7 +580,12 @@ impl Engine {
         Ok(())
     }
 
-    fn on_sslv2_hello(&mut self, offset: u64, body: Vec<u8>, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    fn on_sslv2_hello(
+        &mut self,
+        offset: u64,
+        body: Vec<u8>,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         let dir = Direction::ClientToServer;
         self.emit(
             sink,
@@ -618,14 +656,16 @@ impl Engine {
                     if !self.cfg.allow_renegotiation || !self.hs.peer_offered_secure_renegotiation {
                         self.emit_received(typ, parsed, raw, records, protected, None, sink)?;
                         // RFC 5746 §4.4: refuse with a no_renegotiation warning.
-                        return self.send_alert(Alert::warning(AlertDescription::NoRenegotiation), sink);
+                        return self
+                            .send_alert(Alert::warning(AlertDescription::NoRenegotiation), sink);
                     }
                     self.begin_handshake_as_server();
                 }
                 (Role::Client, HandshakeType::HelloRequest) => {
                     self.emit_received(typ, parsed, raw, records, protected, Some(11), sink)?;
                     if !self.cfg.allow_renegotiation {
-                        return self.send_alert(Alert::warning(AlertDescription::NoRenegotiation), sink);
+                        return self
+                            .send_alert(Alert::warning(AlertDescription::NoRenegotiation), sink);
                     }
                     self.begin_handshake(sink)?;
                     return self.drive(sink);
@@ -642,7 +682,10 @@ impl Engine {
             // RFC 5246 §7.4.1.1: ignored while a handshake is under way.
             return self.emit_received(typ, parsed, raw, records, protected, Some(11), sink);
         }
-        if self.cfg.role == Role::Server && typ == HandshakeType::ClientHello && self.handshakes == 0 {
+        if self.cfg.role == Role::Server
+            && typ == HandshakeType::ClientHello
+            && self.handshakes == 0
+        {
             self.begin_handshake_as_server();
         }
         let flow_msg = keys::flow_msg(typ).ok_or_else(|| EngineError::UnexpectedMessage {
@@ -675,12 +718,28 @@ impl Engine {
         };
         // Finished is checked against the transcript *before* it.
         if let HandshakeMessage::Finished(f) = &msg {
-            self.emit_received(typ, Ok(msg.clone()), raw.clone(), records, protected, Some(step), sink)?;
+            self.emit_received(
+                typ,
+                Ok(msg.clone()),
+                raw.clone(),
+                records,
+                protected,
+                Some(step),
+                sink,
+            )?;
             self.on_finished(f, sink)?;
             self.hs.transcript.extend_from_slice(&raw);
             return self.after_peer_finished(sink);
         }
-        self.emit_received(typ, Ok(msg.clone()), raw.clone(), records, protected, Some(step), sink)?;
+        self.emit_received(
+            typ,
+            Ok(msg.clone()),
+            raw.clone(),
+            records,
+            protected,
+            Some(step),
+            sink,
+        )?;
         // CertificateVerify signs the transcript before it.
         if let HandshakeMessage::CertificateVerify(cv) = &msg {
             self.on_certificate_verify(cv)?;
@@ -692,10 +751,16 @@ impl Engine {
             (Role::Server, HandshakeMessage::ClientHello(ch)) => self.on_client_hello(ch, sink)?,
             (Role::Client, HandshakeMessage::ServerHello(sh)) => self.on_server_hello(sh, sink)?,
             (_, HandshakeMessage::Certificate(c)) => self.on_certificate(c, sink)?,
-            (Role::Client, HandshakeMessage::ServerKeyExchange(ske)) => self.on_server_key_exchange(ske)?,
-            (Role::Client, HandshakeMessage::CertificateRequest(cr)) => self.on_certificate_request(cr)?,
+            (Role::Client, HandshakeMessage::ServerKeyExchange(ske)) => {
+                self.on_server_key_exchange(ske)?
+            }
+            (Role::Client, HandshakeMessage::CertificateRequest(cr)) => {
+                self.on_certificate_request(cr)?
+            }
             (Role::Client, HandshakeMessage::ServerHelloDone) => {}
-            (Role::Server, HandshakeMessage::ClientKeyExchange(cke)) => self.on_client_key_exchange(cke)?,
+            (Role::Server, HandshakeMessage::ClientKeyExchange(cke)) => {
+                self.on_client_key_exchange(cke)?
+            }
             (Role::Client, HandshakeMessage::NewSessionTicket(_)) => {}
             _ => {
                 return Err(EngineError::UnexpectedMessage {
@@ -779,7 +844,11 @@ impl Engine {
 
     // -- ChangeCipherSpec, Finished, alerts: shared by both roles --
 
-    fn on_change_cipher_spec(&mut self, body: Vec<u8>, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    fn on_change_cipher_spec(
+        &mut self,
+        body: Vec<u8>,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         let dir = self.cfg.role.sending().reverse();
         let parsed = ChangeCipherSpec::from_bytes(&body, "ChangeCipherSpec");
         // RFC 5246 §7.1: a CCS must come at a message boundary.
@@ -813,7 +882,11 @@ impl Engine {
         Ok(())
     }
 
-    fn on_finished(&mut self, f: &handshake::Finished, _sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    fn on_finished(
+        &mut self,
+        f: &handshake::Finished,
+        _sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         let sender = self.cfg.role.peer();
         let expected = self.verify_data(sender)?;
         if !keys::constant_time_eq(&expected, &f.verify_data) {
@@ -841,11 +914,9 @@ impl Engine {
         self.finished_ok = true;
         let session = Session {
             id: self.hs.session_id.clone(),
-            master_secret: self
-                .hs
-                .master_secret
-                .clone()
-                .ok_or(EngineError::Internal("no master secret at the end of the handshake"))?,
+            master_secret: self.hs.master_secret.clone().ok_or(EngineError::Internal(
+                "no master secret at the end of the handshake",
+            ))?,
             version: self.hs.version.ok_or(EngineError::Internal("no version"))?,
             cipher_suite: self.hs.suite.ok_or(EngineError::Internal("no suite"))?,
             extended_master_secret: self.hs.ems,
@@ -862,7 +933,12 @@ impl Engine {
         Ok(())
     }
 
-    fn on_alert(&mut self, body: Vec<u8>, protected: bool, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    fn on_alert(
+        &mut self,
+        body: Vec<u8>,
+        protected: bool,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         let dir = self.cfg.role.sending().reverse();
         let parsed = Alert::from_bytes(&body, "Alert");
         let mut step = self.cursor.current_step(self.cfg.role.peer());
@@ -875,14 +951,30 @@ impl Engine {
                 && self.phase == Phase::Handshaking
             {
                 step = Some(self.check_flow(Writer::Client, FlowMsg::NoCertificateAlert)?);
-                self.emit_message(sink, Origin::Received, dir, Message::Alert(parsed), body, step, Vec::new())?;
+                self.emit_message(
+                    sink,
+                    Origin::Received,
+                    dir,
+                    Message::Alert(parsed),
+                    body,
+                    step,
+                    Vec::new(),
+                )?;
                 if self.cfg.client_auth == ClientAuth::Require {
                     return Err(EngineError::NoClientCertificate);
                 }
                 return self.drive(sink);
             }
         }
-        self.emit_message(sink, Origin::Received, dir, Message::Alert(parsed), body, step, Vec::new())?;
+        self.emit_message(
+            sink,
+            Origin::Received,
+            dir,
+            Message::Alert(parsed),
+            body,
+            step,
+            Vec::new(),
+        )?;
         let a = parsed?;
         let _ = protected;
         if a.is_fatal() {
@@ -906,7 +998,9 @@ impl Engine {
                     self.phase = Phase::Closed;
                 }
             }
-            AlertDescription::NoRenegotiation if self.phase == Phase::Handshaking && self.handshakes > 1 => {
+            AlertDescription::NoRenegotiation
+                if self.phase == Phase::Handshaking && self.handshakes > 1 =>
+            {
                 // The peer declined our renegotiation: the old session goes on.
                 self.phase = Phase::Established;
                 self.error = Some(EngineError::RenegotiationRefused);
@@ -926,7 +1020,11 @@ impl Engine {
 
     /// Ends the connection for `e`: sends the alert the error maps to and
     /// emits the outcome. The error is returned to the caller as well.
-    fn fail_on_error(&mut self, r: Result<(), EngineError>, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    fn fail_on_error(
+        &mut self,
+        r: Result<(), EngineError>,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         let Err(e) = r else { return Ok(()) };
         if matches!(self.phase, Phase::Failed) {
             return Err(e);
@@ -998,7 +1096,12 @@ impl Engine {
     /// Encodes, records in the transcript, writes and narrates one of our
     /// handshake messages. `flow` is its step in the table (None for
     /// HelloRequest, which is outside any handshake).
-    fn send_handshake(&mut self, msg: HandshakeMessage, flow: Option<FlowMsg>, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    fn send_handshake(
+        &mut self,
+        msg: HandshakeMessage,
+        flow: Option<FlowMsg>,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         let cx = WireContext::new(
             self.hs.version.unwrap_or(self.record_version),
             keys::wire_key_exchange(self.hs.suite),
@@ -1094,7 +1197,10 @@ impl Engine {
 
     /// Derives the master secret (unless resumed) and both directions'
     /// pending protection.
-    fn establish_keys(&mut self, pre_master: Option<&crate::crypto::secret::PreMasterSecret>) -> Result<(), EngineError> {
+    fn establish_keys(
+        &mut self,
+        pre_master: Option<&crate::crypto::secret::PreMasterSecret>,
+    ) -> Result<(), EngineError> {
         let version = self.hs.version.ok_or(EngineError::Internal("no version"))?;
         let suite = self.hs.suite.ok_or(EngineError::Internal("no suite"))?;
         if let Some(pms) = pre_master {
@@ -1117,7 +1223,14 @@ impl Engine {
             .master_secret
             .as_ref()
             .ok_or(EngineError::Internal("no master secret"))?;
-        let (c, s) = keys::protections(version, suite, ms, &self.hs.client_random, &self.hs.server_random, false)?;
+        let (c, s) = keys::protections(
+            version,
+            suite,
+            ms,
+            &self.hs.client_random,
+            &self.hs.server_random,
+            false,
+        )?;
         self.hs.pending_client_write = Some(c);
         self.hs.pending_server_write = Some(s);
         Ok(())
@@ -1125,7 +1238,13 @@ impl Engine {
 
     // -- events --
 
-    fn emit(&mut self, sink: &mut dyn EventSink, dir: Option<Direction>, origin: Origin, kind: EventKind) -> std::io::Result<()> {
+    fn emit(
+        &mut self,
+        sink: &mut dyn EventSink,
+        dir: Option<Direction>,
+        origin: Origin,
+        kind: EventKind,
+    ) -> std::io::Result<()> {
         self.seq += 1;
         let ev = Event {
             seq: self.seq,
@@ -1202,7 +1321,12 @@ impl Engine {
         Ok(())
     }
 
-    fn emit_note(&mut self, sink: &mut dyn EventSink, dir: Option<Direction>, n: Note) -> std::io::Result<()> {
+    fn emit_note(
+        &mut self,
+        sink: &mut dyn EventSink,
+        dir: Option<Direction>,
+        n: Note,
+    ) -> std::io::Result<()> {
         self.emit(sink, dir, Origin::Sent, EventKind::Note(n))
     }
 
@@ -1211,7 +1335,8 @@ impl Engine {
             return Ok(());
         }
         self.outcome_emitted = true;
-        let result = if self.finished_ok && self.error.is_none() || self.phase == Phase::Established {
+        let result = if self.finished_ok && self.error.is_none() || self.phase == Phase::Established
+        {
             OutcomeResult::Ok
         } else if self.error.is_some() {
             OutcomeResult::Failed
@@ -1247,5 +1372,7 @@ impl Engine {
 }
 
 fn summaries(c: &handshake::Certificate) -> Vec<Result<crate::pki::CertSummary, String>> {
-    c.chain().map(|der| crate::pki::summarize(der).map_err(|e| e.to_string())).collect()
+    c.chain()
+        .map(|der| crate::pki::summarize(der).map_err(|e| e.to_string()))
+        .collect()
 }

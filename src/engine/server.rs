@@ -4,27 +4,40 @@ use super::flow::{FlowMsg, Step};
 use super::keys;
 use super::*;
 use crate::wire::extensions::{Extension, ExtensionBody};
-use crate::wire::handshake::{CertificateRequest, ClientKeyExchange, DigitallySigned, ServerKeyExchange};
+use crate::wire::handshake::{
+    CertificateRequest, ClientKeyExchange, DigitallySigned, ServerKeyExchange,
+};
 
 impl Engine {
-    pub(super) fn write_server_step(&mut self, index: usize, step: Step, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    pub(super) fn write_server_step(
+        &mut self,
+        index: usize,
+        step: Step,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         match step.msg {
             FlowMsg::ServerHello => self.send_server_hello(sink),
             FlowMsg::Certificate => match self.cfg.credentials.clone() {
                 Some(c) => self.send_handshake(
-                    HandshakeMessage::Certificate(handshake::Certificate::from_chain(c.chain.clone())),
+                    HandshakeMessage::Certificate(handshake::Certificate::from_chain(
+                        c.chain.clone(),
+                    )),
                     Some(FlowMsg::Certificate),
                     sink,
                 ),
                 None => Err(EngineError::Config("the server has no certificate".into())),
             },
-            FlowMsg::ServerKeyExchange if self.needs_export_key()? => self.send_server_key_exchange(sink),
+            FlowMsg::ServerKeyExchange if self.needs_export_key()? => {
+                self.send_server_key_exchange(sink)
+            }
             FlowMsg::CertificateRequest if self.cfg.client_auth != ClientAuth::None => {
                 self.send_certificate_request(sink)
             }
-            FlowMsg::ServerHelloDone => {
-                self.send_handshake(HandshakeMessage::ServerHelloDone, Some(FlowMsg::ServerHelloDone), sink)
-            }
+            FlowMsg::ServerHelloDone => self.send_handshake(
+                HandshakeMessage::ServerHelloDone,
+                Some(FlowMsg::ServerHelloDone),
+                sink,
+            ),
             FlowMsg::ChangeCipherSpec => self.send_change_cipher_spec(sink),
             FlowMsg::Finished => self.send_finished(sink),
             // Optional steps this server does not take: CertificateStatus,
@@ -37,13 +50,19 @@ impl Engine {
                 self.cursor.skip(index);
                 Ok(())
             }
-            _ => Err(EngineError::Internal("a server step the server does not write")),
+            _ => Err(EngineError::Internal(
+                "a server step the server does not write",
+            )),
         }
     }
 
     // -- Step 1 as the server sees it: the ClientHello --
 
-    pub(super) fn on_client_hello(&mut self, ch: &ClientHello, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    pub(super) fn on_client_hello(
+        &mut self,
+        ch: &ClientHello,
+        sink: &mut dyn EventSink,
+    ) -> Result<(), EngineError> {
         let renegotiation = self.handshakes > 1;
         self.hs.client_random = ch.random.0;
         self.hs.offered_version = Some(ch.client_version);
@@ -70,7 +89,11 @@ impl Engine {
             }
             self.hs.peer_offered_secure_renegotiation = ri.is_some() || scsv;
             if !self.hs.peer_offered_secure_renegotiation {
-                self.emit_note(sink, Some(Direction::ClientToServer), Note::new(NoteCode::NoSecureRenegotiation))?;
+                self.emit_note(
+                    sink,
+                    Some(Direction::ClientToServer),
+                    Note::new(NoteCode::NoSecureRenegotiation),
+                )?;
             }
         }
 
@@ -92,10 +115,14 @@ impl Engine {
             });
         }
         if renegotiation && Some(version) != self.hs.version {
-            return Err(EngineError::IllegalParameter("the version changed on renegotiation"));
+            return Err(EngineError::IllegalParameter(
+                "the version changed on renegotiation",
+            ));
         }
         // RFC 7507 §3: a fallback to less than we support is an attack.
-        if ch.offers_suite(CipherSuite::TLS_FALLBACK_SCSV) && client_version.0 < self.cfg.max_version.0 {
+        if ch.offers_suite(CipherSuite::TLS_FALLBACK_SCSV)
+            && client_version.0 < self.cfg.max_version.0
+        {
             return Err(EngineError::InappropriateFallback);
         }
         if !ch.compression_methods.contains(&CompressionMethod::Null) {
@@ -117,7 +144,9 @@ impl Engine {
                 .and_then(|c| c.lock().ok().and_then(|c| c.get(&ch.session_id).cloned()))
         };
         if let Some(s) = cached.filter(|s| {
-            s.version == version && ch.offers_suite(s.cipher_suite) && s.extended_master_secret == self.hs.ems
+            s.version == version
+                && ch.offers_suite(s.cipher_suite)
+                && s.extended_master_secret == self.hs.ems
         }) {
             self.hs.resumed = true;
             self.hs.suite = Some(s.cipher_suite);
@@ -154,7 +183,11 @@ impl Engine {
         let mut exts = Vec::new();
         if self.hs.peer_offered_secure_renegotiation {
             let v = if self.handshakes > 1 {
-                [self.client_verify_data.as_slice(), self.server_verify_data.as_slice()].concat()
+                [
+                    self.client_verify_data.as_slice(),
+                    self.server_verify_data.as_slice(),
+                ]
+                .concat()
             } else {
                 Vec::new()
             };
@@ -163,11 +196,13 @@ impl Engine {
         if self.hs.ems {
             exts.push(Extension::from_body(&ExtensionBody::ExtendedMasterSecret));
         }
-        let extensions = if version == ProtocolVersion::SSLv3 || !self.client_sent_extensions || exts.is_empty() {
-            None
-        } else {
-            Some(exts)
-        };
+        let extensions =
+            if version == ProtocolVersion::SSLv3 || !self.client_sent_extensions || exts.is_empty()
+            {
+                None
+            } else {
+                Some(exts)
+            };
         let sh = ServerHello {
             server_version: version,
             random: Random(self.hs.server_random),
@@ -176,11 +211,20 @@ impl Engine {
             compression_method: CompressionMethod::Null,
             extensions,
         };
-        self.send_handshake(HandshakeMessage::ServerHello(sh), Some(FlowMsg::ServerHello), sink)?;
+        self.send_handshake(
+            HandshakeMessage::ServerHello(sh),
+            Some(FlowMsg::ServerHello),
+            sink,
+        )?;
         if self.hs.resumed {
             self.cursor.mark_resumed();
             self.establish_keys(None)?;
-            self.emit(sink, None, Origin::Sent, EventKind::Flow(FlowEvent::Kind(self.cursor.kind)))?;
+            self.emit(
+                sink,
+                None,
+                Origin::Sent,
+                EventKind::Flow(FlowEvent::Kind(self.cursor.kind)),
+            )?;
         }
         Ok(())
     }
@@ -199,7 +243,11 @@ impl Engine {
 
     fn send_server_key_exchange(&mut self, sink: &mut dyn EventSink) -> Result<(), EngineError> {
         let version = self.hs.version.ok_or(EngineError::Internal("no version"))?;
-        let creds = self.cfg.credentials.clone().ok_or(EngineError::Internal("no credentials"))?;
+        let creds = self
+            .cfg
+            .credentials
+            .clone()
+            .ok_or(EngineError::Internal("no credentials"))?;
         let temp = keys::generate_export_key(&mut *self.cfg.rng)?;
         let (modulus, exponent) = keys::rsa_public_parts(&temp);
         let signature: DigitallySigned = keys::sign_server_rsa_params(
@@ -227,7 +275,8 @@ impl Engine {
         let version = self.hs.version.ok_or(EngineError::Internal("no version"))?;
         let cr = CertificateRequest::Legacy {
             certificate_types: vec![ClientCertificateType::RsaSign],
-            signature_algorithms: (version.0 >= ProtocolVersion::TLSv1_2.0).then(|| keys::SIGNATURE_SCHEMES.to_vec()),
+            signature_algorithms: (version.0 >= ProtocolVersion::TLSv1_2.0)
+                .then(|| keys::SIGNATURE_SCHEMES.to_vec()),
             certificate_authorities: Vec::new(),
         };
         self.send_handshake(
@@ -239,14 +288,23 @@ impl Engine {
 
     // -- Steps 4 to 6 as the server sees them --
 
-    pub(super) fn on_client_key_exchange(&mut self, cke: &ClientKeyExchange) -> Result<(), EngineError> {
+    pub(super) fn on_client_key_exchange(
+        &mut self,
+        cke: &ClientKeyExchange,
+    ) -> Result<(), EngineError> {
         let ClientKeyExchange::Rsa {
-            encrypted_pre_master, ..
+            encrypted_pre_master,
+            ..
         } = cke
         else {
-            return Err(EngineError::IllegalParameter("ClientKeyExchange is not RSA"));
+            return Err(EngineError::IllegalParameter(
+                "ClientKeyExchange is not RSA",
+            ));
         };
-        let offered = self.hs.offered_version.ok_or(EngineError::Internal("no ClientHello"))?;
+        let offered = self
+            .hs
+            .offered_version
+            .ok_or(EngineError::Internal("no ClientHello"))?;
         let key = match &self.hs.kx_private {
             Some(k) => k.clone(),
             None => self
@@ -259,19 +317,25 @@ impl Engine {
         };
         // RFC 5246 §7.4.7.1: never reveal whether decryption or the version
         // check failed; a bad pre-master makes Finished fail instead.
-        let pre_master = keys::decrypt_pre_master(&key, encrypted_pre_master, offered, &mut *self.cfg.rng);
+        let pre_master =
+            keys::decrypt_pre_master(&key, encrypted_pre_master, offered, &mut *self.cfg.rng);
         self.establish_keys(Some(&pre_master))
     }
 
-    pub(super) fn on_certificate_verify(&mut self, cv: &DigitallySigned) -> Result<(), EngineError> {
+    pub(super) fn on_certificate_verify(
+        &mut self,
+        cv: &DigitallySigned,
+    ) -> Result<(), EngineError> {
         let version = self.hs.version.ok_or(EngineError::Internal("no version"))?;
-        let cert = self
-            .hs
-            .client_cert
-            .clone()
-            .ok_or(EngineError::Internal("CertificateVerify without a client certificate"))?;
+        let cert = self.hs.client_cert.clone().ok_or(EngineError::Internal(
+            "CertificateVerify without a client certificate",
+        ))?;
         let key = crate::pki::rsa_public_key(&cert).map_err(|_| EngineError::BadSignature)?;
-        let ms = self.hs.master_secret.clone().ok_or(EngineError::Internal("no master secret"))?;
+        let ms = self
+            .hs
+            .master_secret
+            .clone()
+            .ok_or(EngineError::Internal("no master secret"))?;
         keys::verify_certificate_verify(version, &ms, &self.hs.transcript, &key, cv)
     }
 }

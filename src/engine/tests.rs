@@ -102,12 +102,26 @@ fn handshake(c: EngineConfig, s: EngineConfig) -> Pair {
 }
 
 fn exchange_data(p: &mut Pair) {
-    p.client.send_application_data(b"ping from the client", &mut p.cs).unwrap();
-    run_pair(&mut p.client, &mut p.server, &mut p.cs, &mut p.ss, &mut |_, _, _| {});
+    p.client
+        .send_application_data(b"ping from the client", &mut p.cs)
+        .unwrap();
+    run_pair(
+        &mut p.client,
+        &mut p.server,
+        &mut p.cs,
+        &mut p.ss,
+        &mut |_, _, _| {},
+    );
     assert_eq!(p.server.take_application_data(), b"ping from the client");
     let big = vec![0x5a; 40_000];
     p.server.send_application_data(&big, &mut p.ss).unwrap();
-    run_pair(&mut p.client, &mut p.server, &mut p.cs, &mut p.ss, &mut |_, _, _| {});
+    run_pair(
+        &mut p.client,
+        &mut p.server,
+        &mut p.cs,
+        &mut p.ss,
+        &mut |_, _, _| {},
+    );
     assert_eq!(p.client.take_application_data(), big);
 }
 
@@ -235,9 +249,20 @@ fn client_authentication_with_and_without_a_certificate() {
         pin(&mut c, v, None);
         pin(&mut s, v, None);
         let p = handshake(c, s);
-        assert!(p.server.is_established(), "{v:?}: {:?} {:?}", p.server.error(), p.client.error());
-        let sent: Vec<_> = names(&p.cs, Origin::Sent).into_iter().map(|x| x.0).collect();
-        assert_eq!(sent[1..4], ["certificate", "client_key_exchange", "certificate_verify"]);
+        assert!(
+            p.server.is_established(),
+            "{v:?}: {:?} {:?}",
+            p.server.error(),
+            p.client.error()
+        );
+        let sent: Vec<_> = names(&p.cs, Origin::Sent)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        assert_eq!(
+            sent[1..4],
+            ["certificate", "client_key_exchange", "certificate_verify"]
+        );
 
         // Without one, when only requested: empty Certificate, or SSL 3.0's
         // no_certificate alert; no CertificateVerify.
@@ -248,8 +273,15 @@ fn client_authentication_with_and_without_a_certificate() {
         pin(&mut s, v, None);
         let p = handshake(c, s);
         assert!(p.server.is_established(), "{v:?}: {:?}", p.server.error());
-        let sent: Vec<_> = names(&p.cs, Origin::Sent).into_iter().map(|x| x.0).collect();
-        let expect = if v == ProtocolVersion::SSLv3 { "alert" } else { "certificate" };
+        let sent: Vec<_> = names(&p.cs, Origin::Sent)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+        let expect = if v == ProtocolVersion::SSLv3 {
+            "alert"
+        } else {
+            "certificate"
+        };
         assert_eq!(sent[1], expect, "{v:?}");
         assert!(!sent.contains(&"certificate_verify"));
 
@@ -261,7 +293,11 @@ fn client_authentication_with_and_without_a_certificate() {
         pin(&mut s, v, None);
         let p = handshake(c, s);
         assert!(p.server.error().is_some());
-        assert_eq!(sent_alerts(&p.ss), [AlertDescription::HandshakeFailure], "{v:?}");
+        assert_eq!(
+            sent_alerts(&p.ss),
+            [AlertDescription::HandshakeFailure],
+            "{v:?}"
+        );
     }
 }
 
@@ -273,7 +309,10 @@ fn no_common_suite_is_handshake_failure() {
     s.cipher_suites = vec![CipherSuite(0x002f)];
     let p = handshake(c, s);
     assert_eq!(sent_alerts(&p.ss), [AlertDescription::HandshakeFailure]);
-    assert_eq!(p.client.error(), Some(&EngineError::PeerAlert(AlertDescription::HandshakeFailure)));
+    assert_eq!(
+        p.client.error(),
+        Some(&EngineError::PeerAlert(AlertDescription::HandshakeFailure))
+    );
 }
 
 #[test]
@@ -292,7 +331,10 @@ fn fallback_scsv_below_the_servers_best_is_refused() {
     c.max_version = ProtocolVersion::TLSv1_1;
     c.fallback_scsv = true;
     let p = handshake(c, config(Role::Server, 20));
-    assert_eq!(sent_alerts(&p.ss), [AlertDescription::InappropriateFallback]);
+    assert_eq!(
+        sent_alerts(&p.ss),
+        [AlertDescription::InappropriateFallback]
+    );
 }
 
 #[test]
@@ -304,9 +346,22 @@ fn renegotiation_by_either_side() {
             Role::Client => p.client.renegotiate(&mut p.cs).unwrap(),
             Role::Server => p.server.renegotiate(&mut p.ss).unwrap(),
         }
-        run_pair(&mut p.client, &mut p.server, &mut p.cs, &mut p.ss, &mut |_, _, _| {});
-        assert!(p.client.is_established() && p.server.is_established(), "{role:?}: {:?}", p.server.error());
-        let hellos = names(&p.cs, Origin::Sent).iter().filter(|x| x.0 == "client_hello").count();
+        run_pair(
+            &mut p.client,
+            &mut p.server,
+            &mut p.cs,
+            &mut p.ss,
+            &mut |_, _, _| {},
+        );
+        assert!(
+            p.client.is_established() && p.server.is_established(),
+            "{role:?}: {:?}",
+            p.server.error()
+        );
+        let hellos = names(&p.cs, Origin::Sent)
+            .iter()
+            .filter(|x| x.0 == "client_hello")
+            .count();
         assert_eq!(hellos, 2, "{role:?}");
         exchange_data(&mut p);
     }
@@ -319,7 +374,13 @@ fn renegotiation_without_rfc5746_is_refused() {
     let mut p = handshake(c, config(Role::Server, 24));
     assert!(p.client.is_established());
     p.client.renegotiate(&mut p.cs).unwrap();
-    run_pair(&mut p.client, &mut p.server, &mut p.cs, &mut p.ss, &mut |_, _, _| {});
+    run_pair(
+        &mut p.client,
+        &mut p.server,
+        &mut p.cs,
+        &mut p.ss,
+        &mut |_, _, _| {},
+    );
     assert!(sent_alerts(&p.ss).contains(&AlertDescription::NoRenegotiation));
     // The first session goes on.
     exchange_data(&mut p);
@@ -364,7 +425,10 @@ fn flipped_mac_byte_is_bad_record_mac_at_the_server() {
         }
     });
     assert_eq!(sent_alerts(&p.ss), [AlertDescription::BadRecordMac]);
-    assert_eq!(p.client.error(), Some(&EngineError::PeerAlert(AlertDescription::BadRecordMac)));
+    assert_eq!(
+        p.client.error(),
+        Some(&EngineError::PeerAlert(AlertDescription::BadRecordMac))
+    );
 }
 
 #[test]
@@ -372,7 +436,9 @@ fn bad_padding_is_bad_record_mac_too() {
     let (c, s) = tls10();
     let p = handshake_with(c, s, &mut |dir, _, flight| {
         if dir == Direction::ServerToClient {
-            if let Some((at, len)) = find_record(flight, 22, 0).filter(|_| find_record(flight, 20, 0).is_some()) {
+            if let Some((at, len)) =
+                find_record(flight, 22, 0).filter(|_| find_record(flight, 20, 0).is_some())
+            {
                 let _ = (at, len);
                 // The server's Finished: corrupt the last ciphertext block's
                 // second-to-last block so the decrypted padding changes.
@@ -401,7 +467,11 @@ fn bad_pre_master_fails_at_the_first_protected_record() {
                 flight[at + 5 + 4 + 20] ^= 0xff;
             }
         });
-        assert_eq!(sent_alerts(&p.ss), [AlertDescription::BadRecordMac], "{v:?}");
+        assert_eq!(
+            sent_alerts(&p.ss),
+            [AlertDescription::BadRecordMac],
+            "{v:?}"
+        );
         let server_sent = names(&p.ss, Origin::Sent);
         assert_eq!(server_sent.last().unwrap().0, "alert");
     }
@@ -476,7 +546,13 @@ fn every_event_stream_ends_with_one_outcome() {
     let (c, s) = tls10();
     let mut p = handshake(c, s);
     p.client.close(&mut p.cs).unwrap();
-    run_pair(&mut p.client, &mut p.server, &mut p.cs, &mut p.ss, &mut |_, _, _| {});
+    run_pair(
+        &mut p.client,
+        &mut p.server,
+        &mut p.cs,
+        &mut p.ss,
+        &mut |_, _, _| {},
+    );
     p.client.finish(&mut p.cs).unwrap();
     p.server.finish(&mut p.ss).unwrap();
     for sink in [&p.cs, &p.ss] {

@@ -91,8 +91,13 @@ impl RecordDeframer {
     /// (for the "stream ended mid-record" note).
     pub fn pending(&self) -> Option<(u64, usize)> {
         match &self.state {
-            State::Header if self.header_len > 0 => Some((self.offset - self.header_len as u64, 5 - self.header_len)),
-            State::Body { offset, remaining, .. } | State::V2Body { offset, remaining } => Some((*offset, *remaining)),
+            State::Header if self.header_len > 0 => {
+                Some((self.offset - self.header_len as u64, 5 - self.header_len))
+            }
+            State::Body {
+                offset, remaining, ..
+            }
+            | State::V2Body { offset, remaining } => Some((*offset, *remaining)),
             _ => None,
         }
     }
@@ -132,7 +137,8 @@ impl RecordDeframer {
                     if self.at_start {
                         self.at_start = false;
                         if classify_stream_start(&self.header) == StreamStart::SslV2ClientHello {
-                            let len = (((self.header[0] & 0x7f) as usize) << 8) | self.header[1] as usize;
+                            let len =
+                                (((self.header[0] & 0x7f) as usize) << 8) | self.header[1] as usize;
                             // The two-byte header is followed by `len` bytes,
                             // three of which are already in `self.header`.
                             self.body.clear();
@@ -178,7 +184,9 @@ impl RecordDeframer {
                         self.finish_body(out);
                     }
                 }
-                State::Body { remaining, keep, .. } => {
+                State::Body {
+                    remaining, keep, ..
+                } => {
                     let n = (*remaining).min(data.len());
                     if *keep {
                         self.body.extend_from_slice(&data[..n]);
@@ -211,7 +219,10 @@ impl RecordDeframer {
 
     fn finish_body(&mut self, out: &mut dyn FnMut(RecordItem<'_>)) {
         if let State::Body {
-            header, offset, keep, ..
+            header,
+            offset,
+            keep,
+            ..
         } = std::mem::replace(&mut self.state, State::Header)
         {
             out(RecordItem::Record {
@@ -349,7 +360,10 @@ pub const INITIAL_RECORD_VERSION: ProtocolVersion = ProtocolVersion::TLSv1_0;
 pub fn is_control(ct: ContentType) -> bool {
     matches!(
         ct,
-        ContentType::Handshake | ContentType::Alert | ContentType::ChangeCipherSpec | ContentType::Heartbeat
+        ContentType::Handshake
+            | ContentType::Alert
+            | ContentType::ChangeCipherSpec
+            | ContentType::Heartbeat
     )
 }
 
@@ -367,11 +381,20 @@ mod tests {
         let mut d = RecordDeframer::new();
         let mut got = Vec::new();
         for c in stream.chunks(chunk) {
-            d.feed(c, &mut |h| h.content_type != ContentType::ApplicationData, &mut |item| {
-                if let RecordItem::Record { header, offset, body } = item {
-                    got.push((header.content_type.0, offset, body.map(|b| b.to_vec())));
-                }
-            });
+            d.feed(
+                c,
+                &mut |h| h.content_type != ContentType::ApplicationData,
+                &mut |item| {
+                    if let RecordItem::Record {
+                        header,
+                        offset,
+                        body,
+                    } = item
+                    {
+                        got.push((header.content_type.0, offset, body.map(|b| b.to_vec())));
+                    }
+                },
+            );
         }
         got
     }
@@ -399,11 +422,15 @@ mod tests {
         let mut items = Vec::new();
         let mut stream = record(22, &[0; 4]);
         stream.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
-        d.feed(&stream, &mut |_| true, &mut |i| items.push(format!("{i:?}")));
+        d.feed(&stream, &mut |_| true, &mut |i| {
+            items.push(format!("{i:?}"))
+        });
         assert_eq!(items.len(), 2);
         assert!(items[1].starts_with("Desync { offset: 9"));
         assert!(d.is_desynced());
-        d.feed(&[22, 3, 1, 0, 0], &mut |_| true, &mut |_| panic!("no more items"));
+        d.feed(&[22, 3, 1, 0, 0], &mut |_| true, &mut |_| {
+            panic!("no more items")
+        });
     }
 
     #[test]
@@ -431,10 +458,14 @@ mod tests {
             let mut items = Vec::new();
             for c in stream.chunks(chunk) {
                 d.feed(c, &mut |_| true, &mut |i| match i {
-                    RecordItem::SslV2ClientHello { offset, body } => items.push((0u8, offset, body.to_vec())),
-                    RecordItem::Record { header, offset, body } => {
-                        items.push((header.content_type.0, offset, body.unwrap().to_vec()))
+                    RecordItem::SslV2ClientHello { offset, body } => {
+                        items.push((0u8, offset, body.to_vec()))
                     }
+                    RecordItem::Record {
+                        header,
+                        offset,
+                        body,
+                    } => items.push((header.content_type.0, offset, body.unwrap().to_vec())),
                     RecordItem::Desync { .. } => panic!("desync"),
                 });
             }
@@ -467,7 +498,10 @@ mod tests {
         let b = [14u8, 0, 0, 0];
         // two messages in one record
         let both: Vec<u8> = a.iter().chain(b.iter()).copied().collect();
-        assert_eq!(join(&[&both]), vec![(2, a.to_vec(), 1), (14, b.to_vec(), 1)]);
+        assert_eq!(
+            join(&[&both]),
+            vec![(2, a.to_vec(), 1), (14, b.to_vec(), 1)]
+        );
         // one message over three records, then one more in the last
         let got = join(&[&both[..2], &both[2..5], &both[5..]]);
         assert_eq!(got, vec![(2, a.to_vec(), 3), (14, b.to_vec(), 1)]);
@@ -476,7 +510,9 @@ mod tests {
     #[test]
     fn joiner_refuses_absurd_length() {
         let mut j = HandshakeJoiner::new();
-        let err = j.push_record(&[11, 0xff, 0xff, 0xff], &mut |_| {}).unwrap_err();
+        let err = j
+            .push_record(&[11, 0xff, 0xff, 0xff], &mut |_| {})
+            .unwrap_err();
         assert_eq!(err.typ, HandshakeType::Certificate);
     }
 }

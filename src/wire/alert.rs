@@ -127,7 +127,10 @@ mod tests {
 
     #[test]
     fn ccs_strict() {
-        assert_eq!(ChangeCipherSpec::from_bytes(&[1], "CCS").unwrap(), ChangeCipherSpec);
+        assert_eq!(
+            ChangeCipherSpec::from_bytes(&[1], "CCS").unwrap(),
+            ChangeCipherSpec
+        );
         assert!(ChangeCipherSpec::from_bytes(&[2], "CCS").is_err());
         assert!(ChangeCipherSpec::from_bytes(&[1, 1], "CCS").is_err());
     }

@@ -124,7 +124,10 @@ impl fmt::Display for DecodeError {
                 what,
                 offset,
                 count,
-            } => write!(f, "{what}: {count} unexpected trailing bytes at offset {offset}"),
+            } => write!(
+                f,
+                "{what}: {count} unexpected trailing bytes at offset {offset}"
+            ),
             Self::BadLength {
                 what,
                 offset,

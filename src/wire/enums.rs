@@ -478,7 +478,10 @@ mod tests {
     #[test]
     fn every_named_value_round_trips() {
         for v in AlertDescription::ALL {
-            assert_eq!(AlertDescription::from_bytes(&v.to_bytes(), "a").unwrap(), *v);
+            assert_eq!(
+                AlertDescription::from_bytes(&v.to_bytes(), "a").unwrap(),
+                *v
+            );
         }
         for v in ExtensionType::ALL {
             assert_eq!(ExtensionType::from_bytes(&v.to_bytes(), "e").unwrap(), *v);

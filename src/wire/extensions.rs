@@ -41,7 +41,11 @@ impl Extension {
     /// give `ExtensionBody::Unparsed`; a malformed known one gives the
     /// decode error, with offsets relative to `data_offset` (where
     /// `extension_data` started in the enclosing message).
-    pub fn parse(&self, cx: ExtensionContext, data_offset: usize) -> Result<ExtensionBody, DecodeError> {
+    pub fn parse(
+        &self,
+        cx: ExtensionContext,
+        data_offset: usize,
+    ) -> Result<ExtensionBody, DecodeError> {
         ExtensionBody::decode(self.typ, &self.data, cx, data_offset)
     }
 }
@@ -83,7 +87,10 @@ impl Codec for KeyShareEntry {
     fn decode(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let group = NamedGroup::decode(r)?;
         let key_exchange = r.vec_u16("KeyShareEntry.key_exchange")?;
-        Ok(Self { group, key_exchange })
+        Ok(Self {
+            group,
+            key_exchange,
+        })
     }
 }
 
@@ -127,7 +134,10 @@ pub enum ExtensionBody {
     /// RFC 7301: protocol names.
     Alpn(Vec<Vec<u8>>),
     /// RFC 7685: the number of padding bytes (their value should be zero).
-    Padding { length: usize, all_zero: bool },
+    Padding {
+        length: usize,
+        all_zero: bool,
+    },
     /// RFC 7366.
     EncryptThenMac,
     /// RFC 7627.
@@ -233,12 +243,15 @@ impl ExtensionBody {
             }
             ExtensionType::Heartbeat => Self::Heartbeat(HeartbeatMode::decode(r)?),
             ExtensionType::ApplicationLayerProtocolNegotiation => {
-                let mut l = r.sub_u16("application_layer_protocol_negotiation.protocol_name_list")?;
+                let mut l =
+                    r.sub_u16("application_layer_protocol_negotiation.protocol_name_list")?;
                 let mut names = Vec::new();
                 while !l.is_empty() {
                     let name = l.vec_u8("application_layer_protocol_negotiation.ProtocolName")?;
                     if name.is_empty() {
-                        return Err(l.bad_length("application_layer_protocol_negotiation.ProtocolName", 0));
+                        return Err(
+                            l.bad_length("application_layer_protocol_negotiation.ProtocolName", 0)
+                        );
                     }
                     names.push(name);
                 }
@@ -258,7 +271,8 @@ impl ExtensionBody {
                 let mut identities = Vec::new();
                 while !ids.is_empty() {
                     let identity = ids.vec_u16("pre_shared_key.PskIdentity.identity")?;
-                    let obfuscated_ticket_age = ids.u32("pre_shared_key.PskIdentity.obfuscated_ticket_age")?;
+                    let obfuscated_ticket_age =
+                        ids.u32("pre_shared_key.PskIdentity.obfuscated_ticket_age")?;
                     identities.push(PskIdentity {
                         identity,
                         obfuscated_ticket_age,
@@ -274,7 +288,9 @@ impl ExtensionBody {
                     binders,
                 }
             }
-            ExtensionType::PreSharedKey => Self::PreSharedKeySelected(r.u16("pre_shared_key.selected_identity")?),
+            ExtensionType::PreSharedKey => {
+                Self::PreSharedKeySelected(r.u16("pre_shared_key.selected_identity")?)
+            }
             ExtensionType::EarlyData => {
                 if cx == C::NewSessionTicket {
                     Self::EarlyData(Some(r.u32("early_data.max_early_data_size")?))
@@ -286,7 +302,9 @@ impl ExtensionBody {
                 let mut l = r.sub_u8("supported_versions.versions")?;
                 Self::SupportedVersionsOffer(decode_u16_list(&mut l, "supported_versions")?)
             }
-            ExtensionType::SupportedVersions => Self::SupportedVersionsSelected(ProtocolVersion::decode(r)?),
+            ExtensionType::SupportedVersions => {
+                Self::SupportedVersionsSelected(ProtocolVersion::decode(r)?)
+            }
             ExtensionType::Cookie => Self::Cookie(r.vec_u16("cookie.cookie")?),
             ExtensionType::PskKeyExchangeModes => {
                 let mut l = r.sub_u8("psk_key_exchange_modes.ke_modes")?;
@@ -456,7 +474,10 @@ fn extension_name(t: ExtensionType) -> &'static str {
 }
 
 /// A list of two-byte values that must fill `r`, with an odd length rejected.
-fn decode_u16_list<T: Codec>(r: &mut Reader<'_>, what: &'static str) -> Result<Vec<T>, DecodeError> {
+fn decode_u16_list<T: Codec>(
+    r: &mut Reader<'_>,
+    what: &'static str,
+) -> Result<Vec<T>, DecodeError> {
     if r.remaining() % 2 != 0 {
         return Err(r.bad_length(what, r.remaining()));
     }
@@ -507,7 +528,10 @@ mod tests {
         round_trip(ExtensionBody::EncryptThenMac, C::ServerHello);
         round_trip(ExtensionBody::RenegotiationInfo(vec![]), C::ClientHello);
         round_trip(
-            ExtensionBody::SupportedVersionsOffer(vec![ProtocolVersion::TLSv1_3, ProtocolVersion::TLSv1_2]),
+            ExtensionBody::SupportedVersionsOffer(vec![
+                ProtocolVersion::TLSv1_3,
+                ProtocolVersion::TLSv1_2,
+            ]),
             C::ClientHello,
         );
         round_trip(
@@ -528,7 +552,10 @@ mod tests {
             }),
             C::ServerHello,
         );
-        round_trip(ExtensionBody::KeyShareRetry(NamedGroup::Secp256r1), C::HelloRetryRequest);
+        round_trip(
+            ExtensionBody::KeyShareRetry(NamedGroup::Secp256r1),
+            C::HelloRetryRequest,
+        );
         round_trip(
             ExtensionBody::PskKeyExchangeModes(vec![PskKeyExchangeMode::PskDheKe]),
             C::ClientHello,
@@ -593,6 +620,12 @@ mod tests {
             data: vec![0, 9],
         };
         let err = ext.parse(ExtensionContext::ServerHello, 0).unwrap_err();
-        assert!(matches!(err, DecodeError::TrailingBytes { what: "renegotiation_info", .. }));
+        assert!(matches!(
+            err,
+            DecodeError::TrailingBytes {
+                what: "renegotiation_info",
+                ..
+            }
+        ));
     }
 }

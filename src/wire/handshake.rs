@@ -82,7 +82,10 @@ impl Default for WireContext {
 
 impl WireContext {
     pub fn new(version: ProtocolVersion, key_exchange: KeyExchangeKind) -> Self {
-        Self { version, key_exchange }
+        Self {
+            version,
+            key_exchange,
+        }
     }
     /// TLS 1.2 and later carry a signature algorithm with each signature.
     fn signs_with_algorithm(&self) -> bool {
@@ -112,7 +115,10 @@ pub enum HandshakeMessage {
     CertificateStatus(CertificateStatus),
     KeyUpdate(KeyUpdateRequest),
     /// A type this codec does not parse; the body is kept as it came.
-    Unknown { typ: HandshakeType, body: Vec<u8> },
+    Unknown {
+        typ: HandshakeType,
+        body: Vec<u8>,
+    },
 }
 
 impl HandshakeMessage {
@@ -151,19 +157,31 @@ impl HandshakeMessage {
             HandshakeType::HelloRequest => Self::HelloRequest,
             HandshakeType::ClientHello => Self::ClientHello(ClientHello::decode(r)?),
             HandshakeType::ServerHello => Self::ServerHello(ServerHello::decode(r)?),
-            HandshakeType::NewSessionTicket => Self::NewSessionTicket(NewSessionTicket::decode(r, cx)?),
+            HandshakeType::NewSessionTicket => {
+                Self::NewSessionTicket(NewSessionTicket::decode(r, cx)?)
+            }
             HandshakeType::EndOfEarlyData => Self::EndOfEarlyData,
             HandshakeType::EncryptedExtensions => Self::EncryptedExtensions(decode_extensions(r)?),
             HandshakeType::Certificate => Self::Certificate(Certificate::decode(r, cx)?),
-            HandshakeType::ServerKeyExchange => Self::ServerKeyExchange(ServerKeyExchange::decode(r, cx)?),
-            HandshakeType::CertificateRequest => Self::CertificateRequest(CertificateRequest::decode(r, cx)?),
+            HandshakeType::ServerKeyExchange => {
+                Self::ServerKeyExchange(ServerKeyExchange::decode(r, cx)?)
+            }
+            HandshakeType::CertificateRequest => {
+                Self::CertificateRequest(CertificateRequest::decode(r, cx)?)
+            }
             HandshakeType::ServerHelloDone => Self::ServerHelloDone,
-            HandshakeType::CertificateVerify => Self::CertificateVerify(DigitallySigned::decode(r, cx)?),
-            HandshakeType::ClientKeyExchange => Self::ClientKeyExchange(ClientKeyExchange::decode(r, cx)?),
+            HandshakeType::CertificateVerify => {
+                Self::CertificateVerify(DigitallySigned::decode(r, cx)?)
+            }
+            HandshakeType::ClientKeyExchange => {
+                Self::ClientKeyExchange(ClientKeyExchange::decode(r, cx)?)
+            }
             HandshakeType::Finished => Self::Finished(Finished {
                 verify_data: r.rest().to_vec(),
             }),
-            HandshakeType::CertificateStatus => Self::CertificateStatus(CertificateStatus::decode(r)?),
+            HandshakeType::CertificateStatus => {
+                Self::CertificateStatus(CertificateStatus::decode(r)?)
+            }
             HandshakeType::KeyUpdate => Self::KeyUpdate(KeyUpdateRequest::decode(r)?),
             _ => Self::Unknown {
                 typ,
@@ -240,7 +258,10 @@ impl Certificate {
             context: None,
             entries: chain
                 .into_iter()
-                .map(|der| CertificateEntry { der, extensions: None })
+                .map(|der| CertificateEntry {
+                    der,
+                    extensions: None,
+                })
                 .collect(),
         }
     }
@@ -310,7 +331,10 @@ impl DigitallySigned {
             None
         };
         let signature = r.vec_u16("digitally-signed.signature")?;
-        Ok(Self { algorithm, signature })
+        Ok(Self {
+            algorithm,
+            signature,
+        })
     }
 
     fn encode(&self, out: &mut Vec<u8>) {
@@ -369,7 +393,12 @@ impl ServerKeyExchange {
                 } else {
                     None
                 };
-                Self::Dh { p, g, public, signature }
+                Self::Dh {
+                    p,
+                    g,
+                    public,
+                    signature,
+                }
             }
             KeyExchangeKind::Ecdhe | KeyExchangeKind::EcdhAnon => {
                 let curve_type = EcCurveType::decode(r)?;
@@ -410,7 +439,12 @@ impl ServerKeyExchange {
                 out.with_u16_len(|w| w.put(exponent));
                 signature.encode(out);
             }
-            Self::Dh { p, g, public, signature } => {
+            Self::Dh {
+                p,
+                g,
+                public,
+                signature,
+            } => {
                 out.with_u16_len(|w| w.put(p));
                 out.with_u16_len(|w| w.put(g));
                 out.with_u16_len(|w| w.put(public));
@@ -474,7 +508,10 @@ impl CertificateRequest {
         let signature_algorithms = if cx.signs_with_algorithm() {
             let mut l = r.sub_u16("CertificateRequest.supported_signature_algorithms")?;
             if l.remaining() % 2 != 0 {
-                return Err(l.bad_length("CertificateRequest.supported_signature_algorithms", l.remaining()));
+                return Err(l.bad_length(
+                    "CertificateRequest.supported_signature_algorithms",
+                    l.remaining(),
+                ));
             }
             Some(decode_list(&mut l)?)
         } else {
@@ -509,7 +546,10 @@ impl CertificateRequest {
                     }
                 });
             }
-            Self::Tls13 { context, extensions } => {
+            Self::Tls13 {
+                context,
+                extensions,
+            } => {
                 out.with_u8_len(|w| w.put(context));
                 encode_extensions(extensions, out);
             }
@@ -529,12 +569,18 @@ pub enum ClientKeyExchange {
         length_prefixed: bool,
     },
     /// `ClientDiffieHellmanPublic { opaque dh_Yc<1..2^16-1>; }`.
-    Dh { public: Vec<u8> },
+    Dh {
+        public: Vec<u8>,
+    },
     /// RFC 8422 §5.7 `ClientECDiffieHellmanPublic { ECPoint ecdh_Yc; }`
     /// (`opaque point<1..2^8-1>`).
-    Ecdh { public: Vec<u8> },
+    Ecdh {
+        public: Vec<u8>,
+    },
     /// RFC 4279 §2: `opaque psk_identity<0..2^16-1>`.
-    Psk { identity: Vec<u8> },
+    Psk {
+        identity: Vec<u8>,
+    },
     Opaque(Vec<u8>),
 }
 
@@ -636,7 +682,10 @@ impl NewSessionTicket {
 
     fn encode(&self, out: &mut Vec<u8>) {
         match self {
-            Self::Tls12 { lifetime_hint, ticket } => {
+            Self::Tls12 {
+                lifetime_hint,
+                ticket,
+            } => {
                 out.put_u32(*lifetime_hint);
                 out.with_u16_len(|w| w.put(ticket));
             }
@@ -682,7 +731,10 @@ impl Codec for CertificateStatus {
         } else {
             r.rest().to_vec()
         };
-        Ok(Self { status_type, response })
+        Ok(Self {
+            status_type,
+            response,
+        })
     }
 }
 
@@ -700,7 +752,8 @@ mod tests {
     /// equal, and every strict prefix rejected.
     fn check(msg: HandshakeMessage, cx: WireContext) {
         let bytes = msg.to_bytes(&cx);
-        let back = HandshakeMessage::decode_message(&bytes, &cx).unwrap_or_else(|e| panic!("{msg:?}: {e}"));
+        let back = HandshakeMessage::decode_message(&bytes, &cx)
+            .unwrap_or_else(|e| panic!("{msg:?}: {e}"));
         assert_eq!(back, msg);
         assert_eq!(back.to_bytes(&cx), bytes);
         for cut in 0..bytes.len() {
@@ -728,7 +781,11 @@ mod tests {
         ) {
             // (ClientHello/ServerHello treat a trailing byte as a truncated
             // extensions block: also an error.)
-            assert!(HandshakeMessage::decode_message(&longer, &cx).is_err(), "{:?}", msg.typ());
+            assert!(
+                HandshakeMessage::decode_message(&longer, &cx).is_err(),
+                "{:?}",
+                msg.typ()
+            );
         }
     }
 
@@ -762,15 +819,23 @@ mod tests {
                     session_id: vec![9; 32],
                     cipher_suite: CipherSuite(0x000a),
                     compression_method: CompressionMethod::Null,
-                    extensions: Some(vec![Extension::from_body(&ExtensionBody::RenegotiationInfo(vec![]))]),
+                    extensions: Some(vec![Extension::from_body(
+                        &ExtensionBody::RenegotiationInfo(vec![]),
+                    )]),
                 }),
                 cx(v, K::Rsa),
             );
             check(
-                HandshakeMessage::Certificate(Certificate::from_chain(vec![vec![0x30; 300], vec![0x30; 10]])),
+                HandshakeMessage::Certificate(Certificate::from_chain(vec![
+                    vec![0x30; 300],
+                    vec![0x30; 10],
+                ])),
                 cx(v, K::Rsa),
             );
-            check(HandshakeMessage::Certificate(Certificate::from_chain(vec![])), cx(v, K::Rsa));
+            check(
+                HandshakeMessage::Certificate(Certificate::from_chain(vec![])),
+                cx(v, K::Rsa),
+            );
             check(
                 HandshakeMessage::ServerKeyExchange(ServerKeyExchange::Rsa {
                     modulus: vec![0xc1; 64],
@@ -798,7 +863,10 @@ mod tests {
             );
             check(
                 HandshakeMessage::CertificateRequest(CertificateRequest::Legacy {
-                    certificate_types: vec![ClientCertificateType::RsaSign, ClientCertificateType(99)],
+                    certificate_types: vec![
+                        ClientCertificateType::RsaSign,
+                        ClientCertificateType(99),
+                    ],
                     signature_algorithms: alg.map(|a| vec![a, SignatureScheme::RsaPkcs1Sha1]),
                     certificate_authorities: vec![vec![0x30, 0x00]],
                 }),
@@ -810,7 +878,9 @@ mod tests {
                 cx(v, K::Rsa),
             );
             check(
-                HandshakeMessage::ClientKeyExchange(ClientKeyExchange::Ecdh { public: vec![4; 65] }),
+                HandshakeMessage::ClientKeyExchange(ClientKeyExchange::Ecdh {
+                    public: vec![4; 65],
+                }),
                 cx(v, K::Ecdhe),
             );
             let vd_len = if v == ProtocolVersion::SSLv3 { 36 } else { 12 };
@@ -848,7 +918,9 @@ mod tests {
     fn tls13_messages_round_trip() {
         let c = cx(ProtocolVersion::TLSv1_3, KeyExchangeKind::Tls13);
         check(
-            HandshakeMessage::EncryptedExtensions(vec![Extension::from_body(&ExtensionBody::ServerName(vec![]))]),
+            HandshakeMessage::EncryptedExtensions(vec![Extension::from_body(
+                &ExtensionBody::ServerName(vec![]),
+            )]),
             c,
         );
         check(
@@ -864,9 +936,9 @@ mod tests {
         check(
             HandshakeMessage::CertificateRequest(CertificateRequest::Tls13 {
                 context: vec![1, 2],
-                extensions: vec![Extension::from_body(&ExtensionBody::SignatureAlgorithms(vec![
-                    SignatureScheme::Ed25519,
-                ]))],
+                extensions: vec![Extension::from_body(&ExtensionBody::SignatureAlgorithms(
+                    vec![SignatureScheme::Ed25519],
+                ))],
             }),
             c,
         );
@@ -884,18 +956,27 @@ mod tests {
             }),
             c,
         );
-        check(HandshakeMessage::KeyUpdate(KeyUpdateRequest::UpdateRequested), c);
+        check(
+            HandshakeMessage::KeyUpdate(KeyUpdateRequest::UpdateRequested),
+            c,
+        );
         check(HandshakeMessage::EndOfEarlyData, c);
     }
 
     #[test]
     fn ssl3_client_key_exchange_has_no_length_prefix() {
         let c = cx(ProtocolVersion::SSLv3, KeyExchangeKind::Rsa);
-        let msg = HandshakeMessage::ClientKeyExchange(ClientKeyExchange::rsa(vec![0xab; 64], ProtocolVersion::SSLv3));
+        let msg = HandshakeMessage::ClientKeyExchange(ClientKeyExchange::rsa(
+            vec![0xab; 64],
+            ProtocolVersion::SSLv3,
+        ));
         let bytes = msg.to_bytes(&c);
         assert_eq!(bytes.len(), 4 + 64);
         let tls = cx(ProtocolVersion::TLSv1_0, KeyExchangeKind::Rsa);
-        let msg = HandshakeMessage::ClientKeyExchange(ClientKeyExchange::rsa(vec![0xab; 64], ProtocolVersion::TLSv1_0));
+        let msg = HandshakeMessage::ClientKeyExchange(ClientKeyExchange::rsa(
+            vec![0xab; 64],
+            ProtocolVersion::TLSv1_0,
+        ));
         assert_eq!(msg.to_bytes(&tls).len(), 4 + 2 + 64);
     }
 
@@ -903,7 +984,9 @@ mod tests {
     fn error_names_inner_structure_with_absolute_offset() {
         // Certificate whose inner ASN.1Cert length overruns its list.
         let c = cx(ProtocolVersion::TLSv1_2, KeyExchangeKind::Rsa);
-        let mut bytes = HandshakeMessage::Certificate(Certificate::from_chain(vec![vec![0x30; 10]])).to_bytes(&c);
+        let mut bytes =
+            HandshakeMessage::Certificate(Certificate::from_chain(vec![vec![0x30; 10]]))
+                .to_bytes(&c);
         bytes[9] = 11; // ASN.1Cert length low byte (4 hdr + 3 list len + 2)
         let err = HandshakeMessage::decode_message(&bytes, &c).unwrap_err();
         assert_eq!(err.what(), "ASN.1Cert");

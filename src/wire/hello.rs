@@ -4,13 +4,15 @@
 
 use super::codec::{Codec, DecodeError, Reader, WireWrite};
 use super::enums::*;
-use super::extensions::{decode_extensions, encode_extensions, Extension, ExtensionBody, ExtensionContext};
+use super::extensions::{
+    decode_extensions, encode_extensions, Extension, ExtensionBody, ExtensionContext,
+};
 
 /// RFC 8446 §4.1.3: a ServerHello whose random is SHA-256("HelloRetryRequest")
 /// is a HelloRetryRequest.
 pub const HELLO_RETRY_REQUEST_RANDOM: [u8; 32] = [
-    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91, 0xc2, 0xa2, 0x11,
-    0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
+    0xcf, 0x21, 0xad, 0x74, 0xe5, 0x9a, 0x61, 0x11, 0xbe, 0x1d, 0x8c, 0x02, 0x1e, 0x65, 0xb8, 0x91,
+    0xc2, 0xa2, 0x11, 0x16, 0x7a, 0xbb, 0x8c, 0x5e, 0x07, 0x9e, 0x09, 0xe2, 0xc8, 0xa8, 0x33, 0x9c,
 ];
 
 /// RFC 8446 §4.1.3: the last 8 bytes of a TLS 1.3 server's random when it
@@ -157,7 +159,9 @@ impl ClientHello {
     /// The parsed view of the first extension of type `t`, if present and
     /// well-formed.
     pub fn parsed_extension(&self, t: ExtensionType) -> Option<ExtensionBody> {
-        self.extension(t)?.parse(ExtensionContext::ClientHello, 0).ok()
+        self.extension(t)?
+            .parse(ExtensionContext::ClientHello, 0)
+            .ok()
     }
 
     /// The host_name from server_name, if any (RFC 6066 §3).
@@ -384,13 +388,19 @@ pub(crate) mod tests {
             client_version: ProtocolVersion::TLSv1_2,
             random: Random([7; 32]),
             session_id: vec![1; 32],
-            cipher_suites: vec![CipherSuite(0x002f), CipherSuite(0x000a), CipherSuite(0x00ff)],
+            cipher_suites: vec![
+                CipherSuite(0x002f),
+                CipherSuite(0x000a),
+                CipherSuite(0x00ff),
+            ],
             compression_methods: vec![CompressionMethod::Null],
             extensions: Some(vec![
-                Extension::from_body(&ExtensionBody::ServerName(vec![super::super::extensions::ServerName {
-                    name_type: ServerNameType::HostName,
-                    name: b"localhost".to_vec(),
-                }])),
+                Extension::from_body(&ExtensionBody::ServerName(vec![
+                    super::super::extensions::ServerName {
+                        name_type: ServerNameType::HostName,
+                        name: b"localhost".to_vec(),
+                    },
+                ])),
                 Extension {
                     typ: ExtensionType(0xabcd),
                     data: vec![1, 2, 3],
@@ -409,7 +419,12 @@ pub(crate) mod tests {
             // A cut exactly before the extensions block is a valid
             // extension-less hello; every other cut is an error.
             let res = ClientHello::from_bytes(&bytes[..cut], "ClientHello");
-            let ext_start = bytes.len() - ch.extensions().iter().map(|e| 4 + e.data.len()).sum::<usize>() - 2;
+            let ext_start = bytes.len()
+                - ch.extensions()
+                    .iter()
+                    .map(|e| 4 + e.data.len())
+                    .sum::<usize>()
+                - 2;
             assert_eq!(res.is_ok(), cut == ext_start, "cut at {cut}");
         }
     }
@@ -457,9 +472,9 @@ pub(crate) mod tests {
             session_id: vec![],
             cipher_suite: CipherSuite(0x1301),
             compression_method: CompressionMethod::Null,
-            extensions: Some(vec![Extension::from_body(&ExtensionBody::SupportedVersionsSelected(
-                ProtocolVersion::TLSv1_3,
-            ))]),
+            extensions: Some(vec![Extension::from_body(
+                &ExtensionBody::SupportedVersionsSelected(ProtocolVersion::TLSv1_3),
+            )]),
         };
         let bytes = sh.to_bytes();
         assert_eq!(ServerHello::from_bytes(&bytes, "ServerHello").unwrap(), sh);

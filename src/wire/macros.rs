@@ -8,14 +8,20 @@
 /// Integers a `wire_enum!` can be made of.
 pub trait WireInt: Copy {
     const WIDTH: usize;
-    fn read(r: &mut super::codec::Reader<'_>, what: &'static str) -> Result<Self, super::codec::DecodeError>;
+    fn read(
+        r: &mut super::codec::Reader<'_>,
+        what: &'static str,
+    ) -> Result<Self, super::codec::DecodeError>;
     fn write(self, out: &mut Vec<u8>);
     fn as_u64(self) -> u64;
 }
 
 impl WireInt for u8 {
     const WIDTH: usize = 1;
-    fn read(r: &mut super::codec::Reader<'_>, what: &'static str) -> Result<Self, super::codec::DecodeError> {
+    fn read(
+        r: &mut super::codec::Reader<'_>,
+        what: &'static str,
+    ) -> Result<Self, super::codec::DecodeError> {
         r.u8(what)
     }
     fn write(self, out: &mut Vec<u8>) {
@@ -28,7 +34,10 @@ impl WireInt for u8 {
 
 impl WireInt for u16 {
     const WIDTH: usize = 2;
-    fn read(r: &mut super::codec::Reader<'_>, what: &'static str) -> Result<Self, super::codec::DecodeError> {
+    fn read(
+        r: &mut super::codec::Reader<'_>,
+        what: &'static str,
+    ) -> Result<Self, super::codec::DecodeError> {
         r.u16(what)
     }
     fn write(self, out: &mut Vec<u8>) {

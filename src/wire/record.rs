@@ -122,14 +122,26 @@ mod tests {
 
     #[test]
     fn stream_start() {
-        assert_eq!(classify_stream_start(&[22, 3, 1, 0, 50]), StreamStart::Record);
+        assert_eq!(
+            classify_stream_start(&[22, 3, 1, 0, 50]),
+            StreamStart::Record
+        );
         assert_eq!(classify_stream_start(&[22, 3, 1]), StreamStart::NeedMore);
-        assert_eq!(classify_stream_start(b"GET / HTTP/1.1"), StreamStart::NotTls);
-        assert_eq!(classify_stream_start(&[22, 3, 1, 0xff, 0xff]), StreamStart::NotTls);
+        assert_eq!(
+            classify_stream_start(b"GET / HTTP/1.1"),
+            StreamStart::NotTls
+        );
+        assert_eq!(
+            classify_stream_start(&[22, 3, 1, 0xff, 0xff]),
+            StreamStart::NotTls
+        );
         assert_eq!(
             classify_stream_start(&[0x80, 0x2e, 1, 3, 1, 0, 9]),
             StreamStart::SslV2ClientHello
         );
-        assert_eq!(classify_stream_start(&[0x80, 0x2e, 1, 2, 0]), StreamStart::NotTls);
+        assert_eq!(
+            classify_stream_start(&[0x80, 0x2e, 1, 2, 0]),
+            StreamStart::NotTls
+        );
     }
 }

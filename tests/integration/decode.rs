@@ -32,10 +32,18 @@ fn peer_fixtures() -> Vec<PathBuf> {
 }
 
 /// A capture with one synthetic TCP conversation.
-fn write_capture(dir: &Path, name: &str, exchanges: &[(Direction, Vec<u8>)], close: bool) -> PathBuf {
+fn write_capture(
+    dir: &Path,
+    name: &str,
+    exchanges: &[(Direction, Vec<u8>)],
+    close: bool,
+) -> PathBuf {
     let path = dir.join(name);
     let mut w = PcapWriter::ethernet(std::fs::File::create(&path).unwrap()).unwrap();
-    let mut conv = TcpConversation::new("10.0.0.1:50000".parse().unwrap(), "10.0.0.2:443".parse().unwrap());
+    let mut conv = TcpConversation::new(
+        "10.0.0.1:50000".parse().unwrap(),
+        "10.0.0.2:443".parse().unwrap(),
+    );
     w.write_segments(&conv.handshake()).unwrap();
     for (d, bytes) in exchanges {
         w.write_segments(&conv.send(*d, bytes)).unwrap();
@@ -48,14 +56,23 @@ fn write_capture(dir: &Path, name: &str, exchanges: &[(Direction, Vec<u8>)], clo
 }
 
 fn assert_no_panic(out: &crate::util::Output) {
-    assert!(!out.stderr.contains("panicked"), "panic: {}", out.describe());
+    assert!(
+        !out.stderr.contains("panicked"),
+        "panic: {}",
+        out.describe()
+    );
     assert!(out.code.is_some(), "{}", out.describe());
 }
 
 /// The first stderr line, which must be the whole message.
 fn one_line_error(out: &crate::util::Output) -> &str {
     let lines: Vec<&str> = out.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "expected one stderr line: {}", out.describe());
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one stderr line: {}",
+        out.describe()
+    );
     assert!(lines[0].starts_with("sslwalk: "), "{}", lines[0]);
     lines[0]
 }
@@ -79,7 +96,9 @@ fn every_peer_fixture_follows_the_json_contract() {
                     let dir = d["dir"].as_str().unwrap();
                     assert!(dir == "client_to_server" || dir == "server_to_client");
                     let raw = d["raw"].as_str().unwrap();
-                    assert!(raw.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
+                    assert!(raw
+                        .bytes()
+                        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)));
                     assert!(!d["name"].as_str().unwrap().is_empty());
                 }
                 "outcome" => {
@@ -112,7 +131,11 @@ fn text_output_narrates_the_steps() {
         "ChangeCipherSpec",
         "Step 9",
     ] {
-        assert!(out.stdout.contains(needle), "missing {needle:?} in:\n{}", out.stdout);
+        assert!(
+            out.stdout.contains(needle),
+            "missing {needle:?} in:\n{}",
+            out.stdout
+        );
     }
     assert!(!out.stdout.contains('\u{1b}'), "colour with --color never");
     let colored = run_sslwalk(&["decode", "--color", "always", f.to_str().unwrap()]);
@@ -124,7 +147,9 @@ fn resumed_and_client_auth_are_classified() {
     let out = run_sslwalk(&[
         "decode",
         "--json",
-        repo_path("fixtures/peers/openssl-tls12-rsa-resumed.pcap").to_str().unwrap(),
+        repo_path("fixtures/peers/openssl-tls12-rsa-resumed.pcap")
+            .to_str()
+            .unwrap(),
     ]);
     let resumed: Vec<bool> = json_lines(&out.stdout)
         .iter()
@@ -136,12 +161,19 @@ fn resumed_and_client_auth_are_classified() {
     let out = run_sslwalk(&[
         "decode",
         "--json",
-        repo_path("fixtures/peers/openssl-tls12-rsa-client-auth.pcap").to_str().unwrap(),
+        repo_path("fixtures/peers/openssl-tls12-rsa-client-auth.pcap")
+            .to_str()
+            .unwrap(),
     ]);
     let names: Vec<(String, String)> = json_lines(&out.stdout)
         .iter()
         .filter(|l| l["type"] == "message")
-        .map(|l| (l["data"]["dir"].as_str().unwrap().into(), l["data"]["name"].as_str().unwrap().into()))
+        .map(|l| {
+            (
+                l["data"]["dir"].as_str().unwrap().into(),
+                l["data"]["name"].as_str().unwrap().into(),
+            )
+        })
         .collect();
     let client: Vec<&str> = names
         .iter()
@@ -185,14 +217,22 @@ fn stdin_and_filters() {
     // A port no connection uses: nothing shown, and "no TLS" is not claimed
     // for a filtered-out capture... but the result is still reported.
     let out = run_sslwalk(&["decode", "--json", "-p", "1", f.to_str().unwrap()]);
-    assert!(json_lines(&out.stdout).iter().all(|l| l["type"] != "message"));
+    assert!(json_lines(&out.stdout)
+        .iter()
+        .all(|l| l["type"] != "message"));
 }
 
 #[test]
 fn not_a_capture_empty_and_missing_files_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let garbage = dir.path().join("garbage.bin");
-    std::fs::write(&garbage, (0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect::<Vec<_>>()).unwrap();
+    std::fs::write(
+        &garbage,
+        (0..4096u32)
+            .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+            .collect::<Vec<_>>(),
+    )
+    .unwrap();
     let empty = dir.path().join("empty.pcap");
     std::fs::write(&empty, b"").unwrap();
     for (path, needle) in [
@@ -213,7 +253,10 @@ fn not_a_capture_empty_and_missing_files_exit_2() {
 #[test]
 fn truncated_capture_decodes_what_it_has_and_exits_1() {
     let dir = tempfile::tempdir().unwrap();
-    let full = std::fs::read(repo_path("fixtures/peers/openssl-tls12-rsa-aes128-gcm-sha256.pcap")).unwrap();
+    let full = std::fs::read(repo_path(
+        "fixtures/peers/openssl-tls12-rsa-aes128-gcm-sha256.pcap",
+    ))
+    .unwrap();
     for cut in [30, full.len() / 3, full.len() - 7] {
         let p = dir.path().join("cut.pcap");
         std::fs::write(&p, &full[..cut]).unwrap();
@@ -235,21 +278,33 @@ fn capture_without_tls_exits_1() {
         "http.pcap",
         &[
             (C2S, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n".to_vec()),
-            (S2C, b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi".to_vec()),
+            (
+                S2C,
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi".to_vec(),
+            ),
         ],
         true,
     );
     let out = run_sslwalk(&["decode", p.to_str().unwrap()]);
     assert_no_panic(&out);
     assert_eq!(out.code, Some(1), "{}", out.describe());
-    assert!(one_line_error(&out).contains("no TLS found"), "{}", out.stderr);
+    assert!(
+        one_line_error(&out).contains("no TLS found"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn tls_stream_cut_mid_record_is_incomplete() {
     let dir = tempfile::tempdir().unwrap();
     let hello = sample_client_hello();
-    let p = write_capture(dir.path(), "cut.pcap", &[(C2S, hello[..hello.len() - 20].to_vec())], true);
+    let p = write_capture(
+        dir.path(),
+        "cut.pcap",
+        &[(C2S, hello[..hello.len() - 20].to_vec())],
+        true,
+    );
     let out = run_sslwalk(&["decode", "--json", p.to_str().unwrap()]);
     assert_no_panic(&out);
     assert_eq!(out.code, Some(1), "{}", out.describe());
@@ -274,7 +329,9 @@ fn random_bytes_inside_a_tls_stream_fail_the_conversation() {
     assert!(lines
         .iter()
         .any(|l| l["type"] == "message" && l["data"]["name"] == "client_hello"));
-    assert!(lines.iter().any(|l| l["type"] == "note" && l["data"]["code"] == "record_desync"));
+    assert!(lines
+        .iter()
+        .any(|l| l["type"] == "note" && l["data"]["code"] == "record_desync"));
     let outcome = lines.iter().find(|l| l["type"] == "outcome").unwrap();
     assert_eq!(outcome["data"]["result"], "failed");
 }
@@ -295,7 +352,12 @@ fn edge_fixtures_decode_without_panic() {
             a.push(p.to_str().unwrap());
             let out = run_sslwalk(&a);
             assert_no_panic(&out);
-            assert!(matches!(out.code, Some(0) | Some(1)), "{}: {}", p.display(), out.describe());
+            assert!(
+                matches!(out.code, Some(0) | Some(1)),
+                "{}: {}",
+                p.display(),
+                out.describe()
+            );
         }
     }
 }

@@ -7,7 +7,9 @@ use std::path::Path;
 
 fn render(cmd: clap::Command) -> Vec<u8> {
     let mut out = Vec::new();
-    clap_mangen::Man::new(cmd).render(&mut out).expect("render man page");
+    clap_mangen::Man::new(cmd)
+        .render(&mut out)
+        .expect("render man page");
     out
 }
 
