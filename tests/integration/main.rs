@@ -2,6 +2,7 @@
 //! peers on 127.0.0.1.
 
 mod decode;
+mod demo;
 mod man;
 mod record_peers;
 mod tshark;
