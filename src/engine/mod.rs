@@ -716,21 +716,6 @@ impl Engine {
                 return Err(EngineError::Decode(e));
             }
         };
-        // Finished is checked against the transcript *before* it.
-        if let HandshakeMessage::Finished(f) = &msg {
-            self.emit_received(
-                typ,
-                Ok(msg.clone()),
-                raw.clone(),
-                records,
-                protected,
-                Some(step),
-                sink,
-            )?;
-            self.on_finished(f, sink)?;
-            self.hs.transcript.extend_from_slice(&raw);
-            return self.after_peer_finished(sink);
-        }
         self.emit_received(
             typ,
             Ok(msg.clone()),
@@ -740,6 +725,12 @@ impl Engine {
             Some(step),
             sink,
         )?;
+        // Finished is checked against the transcript *before* it.
+        if let HandshakeMessage::Finished(f) = &msg {
+            self.on_finished(f, sink)?;
+            self.hs.transcript.extend_from_slice(&raw);
+            return self.after_peer_finished(sink);
+        }
         // CertificateVerify signs the transcript before it.
         if let HandshakeMessage::CertificateVerify(cv) = &msg {
             self.on_certificate_verify(cv)?;
