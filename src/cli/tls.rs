@@ -231,6 +231,9 @@ pub fn pump(
             flush(engine, stream)?;
             return Ok(Pumped::Done);
         }
+        // `done` may have queued an answer (the echo server does): send it
+        // before waiting for the peer.
+        flush(engine, stream)?;
         if engine.is_closed() {
             return Ok(Pumped::Done);
         }

@@ -159,10 +159,7 @@ impl Engine {
         let sent: Vec<ExtensionType> = self.sent_extension_types();
         for e in sh.extensions() {
             if !sent.contains(&e.typ) {
-                return Err(EngineError::BadCertificate {
-                    alert: AlertDescription::UnsupportedExtension,
-                    reason: format!("unsolicited extension {:?} in ServerHello", e.typ),
-                });
+                return Err(EngineError::UnsupportedExtension(e.typ));
             }
         }
         // RFC 5746 §3.4 / §3.5.
@@ -233,6 +230,15 @@ impl Engine {
 
     fn sent_extension_types(&self) -> Vec<ExtensionType> {
         let mut v = Vec::new();
+        // RFC 5746 §3.6: a server that sees the SCSV answers with
+        // renegotiation_info, even to an SSL 3.0 hello without extensions.
+        if self
+            .hs
+            .offered_suites
+            .contains(&CipherSuite::TLS_EMPTY_RENEGOTIATION_INFO_SCSV)
+        {
+            v.push(ExtensionType::RenegotiationInfo);
+        }
         if self.cfg.max_version == ProtocolVersion::SSLv3 {
             return v;
         }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::wire::{AlertDescription, DecodeError, ProtocolVersion};
+use crate::wire::{AlertDescription, DecodeError, ExtensionType, ProtocolVersion};
 
 /// A handshake or record failure, from the protocol's point of view.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +29,9 @@ pub enum EngineError {
     BadFinished,
     /// A signature (ServerKeyExchange, CertificateVerify) did not verify.
     BadSignature,
+    /// The peer answered with an extension we did not offer (RFC 5246
+    /// §7.4.1.4).
+    UnsupportedExtension(ExtensionType),
     /// The peer's certificate was refused (`reason` says why), with the
     /// alert it deserves.
     BadCertificate {
@@ -78,6 +81,7 @@ impl EngineError {
             Self::BadFinished | Self::BadSignature if ssl3 => A::HandshakeFailure,
             Self::BadFinished | Self::BadSignature => A::DecryptError,
             Self::BadCertificate { alert, .. } => *alert,
+            Self::UnsupportedExtension(_) => A::UnsupportedExtension,
             Self::NoClientCertificate if ssl3 => A::HandshakeFailure,
             Self::NoClientCertificate if version == ProtocolVersion::TLSv1_3 => {
                 A::CertificateRequired
@@ -105,6 +109,7 @@ impl EngineError {
             Self::BadFinished => "bad_finished",
             Self::BadSignature => "bad_signature",
             Self::BadCertificate { .. } => "bad_certificate",
+            Self::UnsupportedExtension(_) => "unsupported_extension",
             Self::NoClientCertificate => "no_client_certificate",
             Self::InsecureRenegotiation => "insecure_renegotiation",
             Self::RenegotiationRefused => "renegotiation_refused",
@@ -136,6 +141,10 @@ impl fmt::Display for EngineError {
             Self::BadFinished => f.write_str("the peer's Finished does not match the handshake"),
             Self::BadSignature => f.write_str("a signature did not verify"),
             Self::BadCertificate { reason, .. } => write!(f, "certificate refused: {reason}"),
+            Self::UnsupportedExtension(t) => write!(
+                f,
+                "the peer answered with an extension that was not offered: {t:?}"
+            ),
             Self::NoClientCertificate => {
                 f.write_str("a client certificate was required and none was sent")
             }

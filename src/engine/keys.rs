@@ -8,9 +8,9 @@ use super::flow::{FlowMsg, Writer};
 use super::EngineError;
 use crate::crypto::secret::{MasterSecret, PreMasterSecret};
 use crate::crypto::transcript::{self, Sender, Transcript};
-use crate::crypto::{keys, prf, rsa_kx};
+use crate::crypto::{prf, rsa_kx};
 use crate::event::Timestamp;
-use crate::record::protection::{RecordError, RecordProtection};
+use crate::record::protection::{self, RecordError, RecordProtection};
 use crate::wire::handshake::{DigitallySigned, KeyExchangeKind};
 use crate::wire::suites;
 use crate::wire::{CipherSuite, HandshakeType, ProtocolVersion, SignatureScheme};
@@ -204,7 +204,8 @@ pub fn finished(
 }
 
 /// Both directions' record protection from the master secret (RFC 5246
-/// §6.3), as (client write, server write).
+/// §6.3), as (client write, server write): `record::protection::protections`,
+/// shared with the passive observer.
 pub fn protections(
     version: ProtocolVersion,
     suite: CipherSuite,
@@ -214,21 +215,18 @@ pub fn protections(
     encrypt_then_mac: bool,
 ) -> Result<(RecordProtection, RecordProtection), EngineError> {
     let info = suite_info(suite)?;
-    let km =
-        keys::key_material(version, info, ms, client_random, server_random).map_err(prf_error)?;
-    let make = |sender| {
-        let k = km.for_sender(sender);
-        RecordProtection::new(
-            version,
-            info,
-            k.mac_key.expose(),
-            k.key.expose(),
-            k.iv.expose(),
-            encrypt_then_mac,
-        )
-        .map_err(|_| EngineError::Internal("record protection could not be set up"))
-    };
-    Ok((make(Sender::Client)?, make(Sender::Server)?))
+    protection::protections(
+        version,
+        info,
+        ms,
+        client_random,
+        server_random,
+        encrypt_then_mac,
+    )
+    .map_err(|e| match e {
+        protection::ProtectionSetupError::KeySchedule(e) => prf_error(e),
+        _ => EngineError::Internal("record protection could not be set up"),
+    })
 }
 
 /// RFC 5246 §7.4.7.1: first two bytes the offered version, 46 random.

@@ -1350,8 +1350,17 @@ impl Engine {
             resumed: self.hs.resumed,
             kind: Some(kind),
             alert: self.alert,
-            decrypted: true,
-            finished_verified: Some(self.finished_ok),
+            // Records were protected with keys this engine derived.
+            decrypted: self.read.is_some() || self.write.is_some(),
+            // true: both Finished checked; false: the peer's was wrong;
+            // null: the handshake never got that far.
+            finished_verified: if self.finished_ok {
+                Some(true)
+            } else if self.error == Some(EngineError::BadFinished) {
+                Some(false)
+            } else {
+                None
+            },
             handshakes: self.handshakes,
             client_to_server: self.data[0],
             server_to_client: self.data[1],

@@ -196,13 +196,17 @@ impl Engine {
         if self.hs.ems {
             exts.push(Extension::from_body(&ExtensionBody::ExtendedMasterSecret));
         }
-        let extensions =
-            if version == ProtocolVersion::SSLv3 || !self.client_sent_extensions || exts.is_empty()
-            {
-                None
-            } else {
-                Some(exts)
-            };
+        // Extensions answer the client's; the one exception is
+        // renegotiation_info, which answers the SCSV even in an SSL 3.0
+        // hello that had no extensions (RFC 5746 §3.6).
+        let _ = version;
+        let extensions = if exts.is_empty()
+            || !(self.client_sent_extensions || self.hs.peer_offered_secure_renegotiation)
+        {
+            None
+        } else {
+            Some(exts)
+        };
         let sh = ServerHello {
             server_version: version,
             random: Random(self.hs.server_random),
