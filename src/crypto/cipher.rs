@@ -139,7 +139,7 @@ impl RecordCipher {
             expected,
             got: key.len(),
         };
-        let key_err = |_| bad_key.clone();
+        let key_err = |_| bad_key;
         Ok(match cipher.kind() {
             CipherKind::Null => Self::Null,
             CipherKind::Stream => {
@@ -173,11 +173,10 @@ impl RecordCipher {
                 } else {
                     &ring::aead::AES_256_GCM
                 };
-                let unbound =
-                    ring::aead::UnboundKey::new(algorithm, key).map_err(|_| bad_key.clone())?;
+                let unbound = ring::aead::UnboundKey::new(algorithm, key).map_err(|_| bad_key)?;
                 Self::Aead(GcmCipher {
                     cipher,
-                    key: ring::aead::LessSafeKey::new(unbound),
+                    key: Box::new(ring::aead::LessSafeKey::new(unbound)),
                 })
             }
         })
@@ -348,7 +347,8 @@ fn cbc_decrypt<C: BlockDecrypt>(cipher: &C, iv: &[u8], ciphertext: &[u8], out: &
 /// has them).
 pub struct GcmCipher {
     cipher: BulkCipher,
-    key: ring::aead::LessSafeKey,
+    /// Boxed: ring's expanded key schedule is large.
+    key: Box<ring::aead::LessSafeKey>,
 }
 
 impl GcmCipher {
