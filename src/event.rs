@@ -35,10 +35,15 @@ pub struct Timestamp {
 
 use crate::pki::CertSummary;
 use crate::wire::{
-    Alert, ChangeCipherSpec, CipherSuite, ContentType, DecodeError, HandshakeMessage, HandshakeType, Heartbeat,
-    ProtocolVersion, RecordHeader, SslV2ClientHello,
+    Alert, ChangeCipherSpec, CipherSuite, ContentType, DecodeError, HandshakeMessage,
+    HandshakeType, Heartbeat, ProtocolVersion, RecordHeader, SslV2ClientHello,
 };
 use std::net::SocketAddr;
+
+use crate::crypto::keylog::Tls13Label;
+use crate::crypto::keys::KeyMaterial;
+use crate::crypto::secret::{MasterSecret, PreMasterSecret, SecretBytes};
+use crate::record::protection::{RecordError, RecordFacts};
 
 /// Connection number within one run: 1, 2, ... in order of appearance.
 pub type ConnId = u32;
@@ -77,8 +82,91 @@ pub enum EventKind {
     Flow(FlowEvent),
     /// A finding that is not tied to one message.
     Note(Note),
+    /// What a decoder holding the secrets learnt: a session's secrets, and
+    /// the crypto of each protected record it opened (shown with `-v`;
+    /// secrets only with `--show-secrets`).
+    Crypto(Box<CryptoEvent>),
     /// The connection is over: always its last event.
     Outcome(Outcome),
+}
+
+/// The crypto facts a decoder with the session's secrets adds.
+#[derive(Clone, Debug, PartialEq)]
+pub enum CryptoEvent {
+    /// A protected record was opened, or failed to open; it follows the
+    /// record's `Record` event.
+    Record(RecordCrypto),
+    /// The secrets of a handshake became known, and how.
+    Secrets(Box<SessionSecrets>),
+}
+
+/// The per-record crypto of one protected record.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RecordCrypto {
+    /// Offset of the record header in its direction's stream (the
+    /// `stream_offset` of its `Record` event).
+    pub stream_offset: u64,
+    pub header: RecordHeader,
+    /// The record's facts when it opened (sequence number, MAC and its
+    /// verdict, IV, padding), or why it did not.
+    pub result: Result<RecordFacts, RecordError>,
+    /// Bytes of plaintext, when it opened.
+    pub plaintext_length: Option<usize>,
+}
+
+/// Where a decoder found a session's master secret.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SecretSource {
+    /// A key log `CLIENT_RANDOM` line (a file, SSLKEYLOGFILE, or a pcapng
+    /// Decryption Secrets Block).
+    KeyLogMasterSecret,
+    /// A key log `RSA` line: the pre-master secret, by its encryption.
+    KeyLogPreMaster,
+    /// The server's RSA private key decrypted ClientKeyExchange.
+    ServerKey,
+    /// A resumed session: the master secret learnt earlier in the capture,
+    /// on connection `conn`.
+    EarlierSession { conn: ConnId },
+    /// TLS 1.3: the handshake and application traffic secrets from a key
+    /// log.
+    KeyLogTls13,
+}
+
+impl SecretSource {
+    /// Stable snake_case id, as in the JSON contract.
+    pub fn id(self) -> &'static str {
+        match self {
+            Self::KeyLogMasterSecret => "key_log_client_random",
+            Self::KeyLogPreMaster => "key_log_rsa",
+            Self::ServerKey => "server_key",
+            Self::EarlierSession { .. } => "earlier_session",
+            Self::KeyLogTls13 => "key_log_tls13",
+        }
+    }
+}
+
+/// A handshake's secrets. `Debug` of every secret is redacted; renderers
+/// show them only when asked (`--show-secrets`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct SessionSecrets {
+    pub source: SecretSource,
+    pub client_random: [u8; 32],
+    pub server_random: [u8; 32],
+    pub version: ProtocolVersion,
+    pub cipher_suite: CipherSuite,
+    /// RFC 7627 was negotiated (the master secret hashes the handshake).
+    pub extended_master_secret: bool,
+    /// RFC 7366 was negotiated (and applies: CBC suites only).
+    pub encrypt_then_mac: bool,
+    /// Known when it came from the server key or a key log `RSA` line.
+    pub pre_master: Option<PreMasterSecret>,
+    /// SSL 3.0 to TLS 1.2.
+    pub master_secret: Option<MasterSecret>,
+    /// The key block, cut into MAC keys, write keys and IVs (after the
+    /// export derivation for export suites).
+    pub keys: Option<KeyMaterial>,
+    /// TLS 1.3: the traffic secrets the key log gave.
+    pub tls13_secrets: Vec<(Tls13Label, SecretBytes)>,
 }
 
 /// Where a connection runs between.
@@ -136,13 +224,22 @@ pub enum Message {
     Heartbeat(Result<Heartbeat, DecodeError>),
     /// Application data: its length, and its plaintext when it was
     /// decrypted and asked for.
-    ApplicationData { length: usize, plaintext: Option<Vec<u8>> },
+    ApplicationData {
+        length: usize,
+        plaintext: Option<Vec<u8>>,
+    },
     /// A protected record that was not (or could not be) decrypted, named
     /// by its outer content type: handshake (after CCS, presumably
     /// Finished), alert, or a TLS 1.3 record.
-    Encrypted { content_type: ContentType, length: usize },
+    Encrypted {
+        content_type: ContentType,
+        length: usize,
+    },
     /// A record of a content type that has no meaning here.
-    UnknownRecord { content_type: ContentType, length: usize },
+    UnknownRecord {
+        content_type: ContentType,
+        length: usize,
+    },
 }
 
 impl Message {
@@ -176,7 +273,9 @@ impl Message {
             Self::Alert(_) => ContentType::Alert,
             Self::Heartbeat(_) => ContentType::Heartbeat,
             Self::ApplicationData { .. } => ContentType::ApplicationData,
-            Self::Encrypted { content_type, .. } | Self::UnknownRecord { content_type, .. } => *content_type,
+            Self::Encrypted { content_type, .. } | Self::UnknownRecord { content_type, .. } => {
+                *content_type
+            }
         }
     }
 
@@ -366,8 +465,26 @@ note_codes! {
     /// A session ID longer than 32 bytes, or similar field oddities.
     /// TLS 1.3: what follows ServerHello is encrypted.
     Tls13Encrypted => "tls13_encrypted", Info;
-    /// Protected records are shown by size only: no keys for this session.
+    /// Protected records are shown by size only: no keys for this session
+    /// (`reason` when secrets were given but could not serve).
     NotDecrypted => "not_decrypted", Info;
+    // -- decryption (a decoder with keys) --
+    /// No `--key` matches the server's certificate (`subject`).
+    KeyMismatch => "key_mismatch", Warning;
+    /// Secrets were given, but none for this session (`reason`,
+    /// `client_random`).
+    NoSecretForSession => "no_secret_for_session", Warning;
+    /// The server key matches, but the ClientKeyExchange did not decrypt
+    /// to a valid pre-master secret (`reason`).
+    PreMasterInvalid => "pre_master_invalid", Warning;
+    /// A Finished message's verify_data was recomputed and matches.
+    FinishedVerified => "finished_verified", Info;
+    /// A Finished message's verify_data does not match the transcript
+    /// (`expected`, `got`).
+    FinishedMismatch => "finished_mismatch", Error;
+    /// A protected record failed to open (`error`, `seq`): a wrong key,
+    /// or a record altered in flight.
+    BadRecordMac => "bad_record_mac", Error;
     // -- engine --
     /// Step 3/6: the peer's certificate chain was accepted by the verifier.
     CertificateVerified => "certificate_verified", Info;

@@ -31,7 +31,13 @@ pub enum Command {
                       `tcpdump -w - | sslwalk decode -` works live), reassembles TCP, finds \
                       TLS by content on any port, and shows every message of every \
                       conversation under its numbered step. After ChangeCipherSpec, \
-                      protected records are shown by type and size."
+                      protected records are shown by type and size, unless secrets are \
+                      given: with the server's RSA key (--key) or a key log (--keylog, \
+                      SSLKEYLOGFILE, or one embedded in a pcapng file), conversations are \
+                      decrypted (SSL 3.0 to TLS 1.2 with either; TLS 1.3 and (EC)DHE with \
+                      a key log): Finished is verified, encrypted alerts and renegotiations \
+                      are shown, and application data with --show-data. When --key or --keylog is given and nothing at all \
+                      decrypts, the exit status is 1."
     )]
     Decode(DecodeArgs),
 
@@ -255,6 +261,33 @@ pub struct DecodeArgs {
     #[arg(short = 'p', long = "port", value_name = "PORT")]
     pub ports: Vec<u16>,
 
+    /// A server's RSA private key (PEM or DER, PKCS#1 or PKCS#8), to
+    /// decrypt RSA key exchange; repeatable: each key serves the
+    /// connections whose server certificate carries its public key
+    #[arg(long = "key", value_name = "FILE")]
+    pub keys: Vec<PathBuf>,
+
+    /// Secrets in NSS key log format (CLIENT_RANDOM and RSA lines), as
+    /// written by SSLKEYLOGFILE; SSLKEYLOGFILE in the environment is read
+    /// too, and a pcapng Decryption Secrets Block is used by itself
+    #[arg(long, value_name = "FILE")]
+    pub keylog: Option<PathBuf>,
+
+    /// Write the secrets of every decrypted session to FILE in NSS key log
+    /// format (CLIENT_RANDOM lines, which Wireshark reads)
+    #[arg(long, value_name = "FILE")]
+    pub write_keylog: Option<PathBuf>,
+
+    /// Show the decrypted application data (text when printable, hex
+    /// otherwise; in JSON `fields.plaintext`)
+    #[arg(long)]
+    pub show_data: bool,
+
+    /// Show the secrets learnt: pre-master secret, master secret and the
+    /// keys cut from the key block (redacted otherwise)
+    #[arg(long)]
+    pub show_secrets: bool,
+
     #[command(flatten)]
     pub output: OutputArgs,
 }
@@ -314,7 +347,8 @@ mod tests {
 
     #[test]
     fn parses_decode() {
-        let cli = Cli::try_parse_from(["sslwalk", "decode", "--json", "-vv", "-c", "2", "x.pcap"]).unwrap();
+        let cli = Cli::try_parse_from(["sslwalk", "decode", "--json", "-vv", "-c", "2", "x.pcap"])
+            .unwrap();
         let Command::Decode(d) = cli.command else {
             panic!("not decode")
         };
@@ -326,8 +360,17 @@ mod tests {
     #[test]
     fn version_pins_conflict() {
         assert!(Cli::try_parse_from(["sslwalk", "connect", "--ssl3", "--tls1", "h:1"]).is_err());
-        assert!(Cli::try_parse_from(["sslwalk", "connect", "--ssl3", "--max-version", "tls1", "h:1"]).is_err());
-        let cli = Cli::try_parse_from(["sslwalk", "connect", "--min-version", "tls1.1", "h:443"]).unwrap();
+        assert!(Cli::try_parse_from([
+            "sslwalk",
+            "connect",
+            "--ssl3",
+            "--max-version",
+            "tls1",
+            "h:1"
+        ])
+        .is_err());
+        let cli = Cli::try_parse_from(["sslwalk", "connect", "--min-version", "tls1.1", "h:443"])
+            .unwrap();
         let Command::Connect(c) = cli.command else {
             panic!("not connect")
         };

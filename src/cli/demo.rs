@@ -48,7 +48,7 @@ impl EventSink for Side<'_> {
             EventKind::Message(_) | EventKind::Record(_) => ev.origin == Origin::Sent,
             EventKind::Outcome(_) => self.client,
             EventKind::Connection(_) => self.client,
-            EventKind::Note(_) | EventKind::Flow(_) => true,
+            EventKind::Note(_) | EventKind::Flow(_) | EventKind::Crypto(_) => true,
         };
         if show {
             self.inner.emit(ev)

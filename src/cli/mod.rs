@@ -20,9 +20,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use crate::analyze::Analyzer;
-use crate::capture::observer::{Observer, ObserverFilter};
+use crate::capture::observer::{Observer, ObserverFilter, Secrets};
 use crate::capture::{self, CaptureOptions};
-use crate::event::{Event, EventSink, Tee, Timestamp};
+use crate::crypto::keylog;
+use crate::event::{CryptoEvent, Event, EventKind, EventSink, Tee, Timestamp};
 use crate::report::{JsonRenderer, Palette, RunInfo, RunSummary, TextOptions, TextRenderer};
 use args::{Cli, ColorChoice, Command, DecodeArgs, Format, OutputArgs};
 
@@ -99,7 +100,7 @@ impl<W: Write> EventSink for LazyRenderer<W> {
 impl<W: Write> Renderer<W> {
     fn new(out: W, o: &OutputArgs, now: Option<Timestamp>) -> Self {
         match o.format() {
-            Format::Json => Self::Json(JsonRenderer::new(out)),
+            Format::Json => Self::Json(JsonRenderer::new(out).with_verbosity(o.verbose)),
             Format::Text => Self::Text(Box::new(TextRenderer::new(
                 out,
                 TextOptions {
@@ -110,8 +111,19 @@ impl<W: Write> Renderer<W> {
                         Palette::plain()
                     },
                     now,
+                    show_secrets: false,
                 },
             ))),
+        }
+    }
+    /// Show session secrets (`--show-secrets`).
+    fn with_secrets(self, show: bool) -> Self {
+        match self {
+            Self::Text(mut r) => {
+                r.set_show_secrets(show);
+                Self::Text(r)
+            }
+            Self::Json(r) => Self::Json(r.with_secrets(show)),
         }
     }
     fn begin(&mut self, run: &RunInfo) -> io::Result<()> {
@@ -159,7 +171,9 @@ fn use_color(choice: ColorChoice) -> bool {
 }
 
 pub(crate) fn now() -> Option<Timestamp> {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok()?;
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .ok()?;
     Some(Timestamp {
         secs: d.as_secs() as i64,
         nanos: d.subsec_nanos(),
@@ -168,7 +182,11 @@ pub(crate) fn now() -> Option<Timestamp> {
 
 /// `--host` values: `ADDR`, `ADDR:PORT`, `[V6]:PORT`, `:PORT`.
 fn parse_host(s: &str) -> Result<(Option<IpAddr>, Option<u16>), CliError> {
-    let bad = || CliError(format!("--host {s:?}: expected ADDR, ADDR:PORT, [ADDR]:PORT or :PORT"));
+    let bad = || {
+        CliError(format!(
+            "--host {s:?}: expected ADDR, ADDR:PORT, [ADDR]:PORT or :PORT"
+        ))
+    };
     if let Ok(ip) = s.parse::<IpAddr>() {
         return Ok((Some(ip), None));
     }
@@ -183,8 +201,73 @@ fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
 }
 
+/// The secrets `decode` decrypts with: `--key` files, `--keylog` and
+/// SSLKEYLOGFILE. Malformed key log lines are reported and skipped.
+fn decode_secrets(a: &DecodeArgs) -> Result<Secrets, CliError> {
+    let mut secrets = Secrets {
+        show_data: a.show_data,
+        ..Secrets::default()
+    };
+    for path in &a.keys {
+        let bytes =
+            std::fs::read(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+        let key = crate::pki::load_rsa_private_key(&bytes)
+            .map_err(|e| CliError(format!("{}: {e}", path.display())))?;
+        secrets.server_keys.push(key);
+    }
+    let from_env = std::env::var_os("SSLKEYLOGFILE")
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from);
+    for (path, required) in [(a.keylog.clone(), true), (from_env, false)] {
+        let Some(path) = path else { continue };
+        let text = match std::fs::read(&path) {
+            Ok(t) => t,
+            Err(e) if required => return Err(CliError(format!("{}: {e}", path.display()))),
+            Err(e) => {
+                eprintln!("sslwalk: SSLKEYLOGFILE {}: {e}; not used", path.display());
+                continue;
+            }
+        };
+        for e in secrets.keylog.add_text(&text) {
+            eprintln!("sslwalk: {}: {e}; line skipped", path.display());
+        }
+    }
+    Ok(secrets)
+}
+
+/// `--write-keylog`: the secrets of every session decrypted, as
+/// `CLIENT_RANDOM` lines, each once.
+struct KeyLogOut {
+    out: BufWriter<File>,
+    seen: std::collections::HashSet<[u8; 32]>,
+}
+
+impl EventSink for KeyLogOut {
+    // Renegotiations and resumptions give a new client random each: one
+    // line set per handshake.
+    fn emit(&mut self, ev: &Event) -> io::Result<()> {
+        if let EventKind::Crypto(c) = &ev.kind {
+            if let CryptoEvent::Secrets(s) = &**c {
+                if self.seen.insert(s.client_random) {
+                    if let Some(ms) = &s.master_secret {
+                        let line = keylog::format_client_random(&s.client_random, ms);
+                        writeln!(self.out, "{line}")?;
+                    }
+                    for (label, secret) in &s.tls13_secrets {
+                        let line = keylog::format_tls13(*label, &s.client_random, secret);
+                        writeln!(self.out, "{line}")?;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
 fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
     let name = a.input.display().to_string();
+    let secrets = decode_secrets(a)?;
+    let explicit_secrets = !a.keys.is_empty() || a.keylog.is_some();
     let input: Box<dyn Read> = if a.input == Path::new("-") {
         Box::new(io::stdin().lock())
     } else {
@@ -197,27 +280,43 @@ fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
     for h in &a.hosts {
         filter.hosts.push(parse_host(h)?);
     }
-    filter.hosts.extend(a.ports.iter().map(|p| (None, Some(*p))));
+    filter
+        .hosts
+        .extend(a.ports.iter().map(|p| (None, Some(*p))));
+    let mut keylog_out = match &a.write_keylog {
+        Some(path) => Some(KeyLogOut {
+            out: BufWriter::new(
+                File::create(path).map_err(|e| CliError(format!("{}: {e}", path.display())))?,
+            ),
+            seen: Default::default(),
+        }),
+        None => None,
+    };
 
     let out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let mut renderer = LazyRenderer {
-        inner: Renderer::new(out, &a.output, now()),
+        inner: Renderer::new(out, &a.output, now()).with_secrets(a.show_secrets),
         run: RunInfo::new("decode", name.clone()),
         begun: false,
     };
     let mut summary = RunSummary::default();
     let outcome = (|| -> io::Result<_> {
-        let mut tee = Tee(vec![&mut renderer, &mut summary]);
+        let mut sinks: Vec<&mut dyn EventSink> = vec![&mut renderer, &mut summary];
+        if let Some(k) = keylog_out.as_mut() {
+            sinks.push(k);
+        }
+        let mut tee = Tee(sinks);
         let mut analyzer = Analyzer::new(&mut tee, now());
-        let mut observer = Observer::new(&mut analyzer, filter);
+        let mut observer = Observer::new(&mut analyzer, filter).with_secrets(secrets);
         let captured = capture::run_capture(input, &CaptureOptions::default(), &mut observer);
         if let Some(e) = observer.take_error() {
             return Err(e);
         }
         let observed = observer.finish()?;
-        Ok((captured, observed))
+        let matched = observer.server_keys_matched();
+        Ok((captured, observed, matched))
     })();
-    let (captured, observed) = match outcome {
+    let (captured, observed, matched) = match outcome {
         Ok(v) => v,
         Err(e) if is_broken_pipe(&e) => return Ok(EXIT_OK),
         Err(e) => return Err(e.into()),
@@ -228,7 +327,16 @@ fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
         Err(e) if is_broken_pipe(&e) => return Ok(EXIT_OK),
         r => r?,
     }
-    let mut code = if summary.all_ok() { EXIT_OK } else { EXIT_NEGATIVE };
+    if let Some(mut k) = keylog_out {
+        k.out
+            .flush()
+            .map_err(|e| CliError(format!("--write-keylog: {e}")))?;
+    }
+    let mut code = if summary.all_ok() {
+        EXIT_OK
+    } else {
+        EXIT_NEGATIVE
+    };
     if let Some(e) = &stats.incomplete {
         eprintln!("sslwalk: {name}: {e}; everything before that point was decoded");
         code = EXIT_NEGATIVE;
@@ -238,6 +346,26 @@ fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
             "sslwalk: {name}: no TLS found ({} packets, {} TCP connections)",
             stats.packets, observed.tcp_flows
         );
+        code = EXIT_NEGATIVE;
+    } else if explicit_secrets && observed.decrypted == 0 {
+        // Secrets were given for this capture and none served: say why in
+        // one line.
+        let unmatched: Vec<String> = a
+            .keys
+            .iter()
+            .zip(&matched)
+            .filter(|(_, m)| !**m)
+            .map(|(p, _)| p.display().to_string())
+            .collect();
+        let why = if !unmatched.is_empty() {
+            format!(
+                "--key {} matches no server certificate in the capture",
+                unmatched.join(", ")
+            )
+        } else {
+            "no connection's secrets were found (see the not_decrypted and no_secret_for_session notes)".to_string()
+        };
+        eprintln!("sslwalk: {name}: nothing was decrypted: {why}");
         code = EXIT_NEGATIVE;
     }
     Ok(code)
@@ -258,7 +386,10 @@ mod tests {
             parse_host("[::1]:8443").unwrap(),
             (Some("::1".parse().unwrap()), Some(8443))
         );
-        assert_eq!(parse_host("::1").unwrap(), (Some("::1".parse().unwrap()), None));
+        assert_eq!(
+            parse_host("::1").unwrap(),
+            (Some("::1".parse().unwrap()), None)
+        );
         assert!(parse_host("example.com").is_err());
     }
 }

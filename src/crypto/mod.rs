@@ -3,7 +3,9 @@
 //! (`prf`, `keys`), the handshake transcript with Finished and
 //! CertificateVerify digests (`transcript`), record MACs (`mac`) and bulk
 //! ciphers (`cipher`), RSA key exchange (`rsa_kx`), the NSS key log
-//! (`keylog`) and redacted secrets (`secret`). No IO, no printing.
+//! (`keylog`) and redacted secrets (`secret`); for a decoder holding TLS
+//! 1.3 traffic secrets, HKDF-Expand-Label and traffic keys (`tls13`). No
+//! IO, no printing.
 
 pub mod cipher;
 pub mod keylog;
@@ -12,4 +14,5 @@ pub mod mac;
 pub mod prf;
 pub mod rsa_kx;
 pub mod secret;
+pub mod tls13;
 pub mod transcript;

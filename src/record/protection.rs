@@ -33,9 +33,13 @@ use std::fmt;
 use rand::RngCore;
 
 use crate::crypto::cipher::{CipherSetupError, RecordCipher, GCM_NONCE_LEN, GCM_TAG_LEN};
+use crate::crypto::keys::{self, KeyMaterial};
 use crate::crypto::mac::{
     self, MacAlgorithm, MacConstruction, MacOutput, MacSetupError, RecordMac,
 };
+use crate::crypto::prf::PrfError;
+use crate::crypto::secret::MasterSecret;
+use crate::crypto::transcript::Sender;
 use crate::wire::record::{MAX_CIPHERTEXT, MAX_PLAINTEXT};
 use crate::wire::suites::{self, BulkCipher, CipherKind, Mac, SuiteInfo};
 use crate::wire::{AlertDescription, Codec, ContentType, ProtocolVersion, RecordHeader};
@@ -112,6 +116,9 @@ pub enum ProtectionSetupError {
     /// RFC 7366 encrypt-then-MAC is a TLS extension: there is no SSL 3.0
     /// form of it.
     EncryptThenMacWithSsl3,
+    /// The key schedule has no derivation for this version and suite
+    /// ([`protections`]).
+    KeySchedule(PrfError),
 }
 
 impl fmt::Display for ProtectionSetupError {
@@ -130,6 +137,7 @@ impl fmt::Display for ProtectionSetupError {
             Self::EncryptThenMacWithSsl3 => {
                 f.write_str("encrypt-then-MAC does not exist in SSL 3.0")
             }
+            Self::KeySchedule(e) => e.fmt(f),
         }
     }
 }
@@ -186,6 +194,9 @@ pub enum IvUse {
         salt: [u8; GCM_SALT_LEN],
         explicit: [u8; GCM_EXPLICIT_LEN],
     },
+    /// TLS 1.3 (RFC 8446 §5.3): the write IV XOR the sequence number,
+    /// nothing sent.
+    Tls13Nonce { nonce: [u8; GCM_NONCE_LEN] },
 }
 
 /// Which CBC padding bytes a version checks.
@@ -255,6 +266,151 @@ pub struct Sealed {
 /// send an empty record seals one itself.
 pub fn fragments(data: &[u8]) -> impl Iterator<Item = &[u8]> {
     data.chunks(MAX_PLAINTEXT)
+}
+
+/// Both directions' record protection from the master secret (RFC 5246
+/// §6.3: the key block, cut into MAC keys, write keys and IVs, with the
+/// export derivation where the suite asks for it), as (client write,
+/// server write). The one place the engine and the passive observer turn
+/// a master secret into record protection.
+pub fn protections(
+    version: ProtocolVersion,
+    suite: &SuiteInfo,
+    master: &MasterSecret,
+    client_random: &[u8; 32],
+    server_random: &[u8; 32],
+    encrypt_then_mac: bool,
+) -> Result<(RecordProtection, RecordProtection), ProtectionSetupError> {
+    let km = keys::key_material(version, suite, master, client_random, server_random)
+        .map_err(ProtectionSetupError::KeySchedule)?;
+    protections_from_keys(version, suite, &km, encrypt_then_mac)
+}
+
+/// [`protections`] from key material already derived (an observer that
+/// also shows the keys derives them once).
+pub fn protections_from_keys(
+    version: ProtocolVersion,
+    suite: &SuiteInfo,
+    km: &KeyMaterial,
+    encrypt_then_mac: bool,
+) -> Result<(RecordProtection, RecordProtection), ProtectionSetupError> {
+    let make = |sender| {
+        let k = km.for_sender(sender);
+        RecordProtection::new(
+            version,
+            suite,
+            k.mac_key.expose(),
+            k.key.expose(),
+            k.iv.expose(),
+            encrypt_then_mac,
+        )
+    };
+    Ok((make(Sender::Client)?, make(Sender::Server)?))
+}
+
+// -- TLS 1.3 --
+
+/// A TLS 1.3 record that opened: its real content type, found at the end
+/// of the inner plaintext, and the content.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened13 {
+    pub content_type: ContentType,
+    pub plaintext: Vec<u8>,
+    pub facts: RecordFacts,
+}
+
+/// The protection of one direction of TLS 1.3 traffic under one traffic
+/// secret (RFC 8446 §5.2, §5.3), for a decoder: AES-GCM only.
+///
+/// `TLSCiphertext.encrypted_record = AEAD(TLSInnerPlaintext)` with the
+/// record header as additional data and the nonce `iv XOR seq` (the 64-bit
+/// sequence number left-padded to the IV length); `TLSInnerPlaintext =
+/// content + ContentType type + zeros`. Sequence numbers restart at 0 with
+/// each new key.
+pub struct Tls13Protection {
+    cipher: BulkCipher,
+    gcm: crate::crypto::cipher::GcmCipher,
+    iv: [u8; GCM_NONCE_LEN],
+    next_seq: u64,
+}
+
+impl fmt::Debug for Tls13Protection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tls13Protection")
+            .field("cipher", &self.cipher)
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tls13Protection {
+    /// Protection with `suite`'s AEAD, keyed with a traffic secret's key and
+    /// IV (`crypto::tls13::traffic_keys`).
+    pub fn new(suite: &SuiteInfo, key: &[u8], iv: &[u8]) -> Result<Self, ProtectionSetupError> {
+        let RecordCipher::Aead(gcm) = RecordCipher::new(suite.cipher, key)? else {
+            return Err(ProtectionSetupError::Cipher(CipherSetupError::Unsupported(
+                suite.cipher,
+            )));
+        };
+        expect_len("IV", GCM_NONCE_LEN, iv.len())?;
+        Ok(Self {
+            cipher: suite.cipher,
+            gcm,
+            iv: iv.try_into().expect("12 bytes"),
+            next_seq: 0,
+        })
+    }
+
+    /// Opens one record (its header is the additional data). On failure
+    /// the sequence number still moves on, as for [`RecordProtection::open`].
+    pub fn open(
+        &mut self,
+        header: &RecordHeader,
+        fragment: &[u8],
+    ) -> Result<Opened13, RecordError> {
+        if fragment.len() > MAX_CIPHERTEXT {
+            return Err(RecordError::RecordOverflow);
+        }
+        let seq = self.next_seq;
+        self.next_seq = seq.checked_add(1).ok_or(RecordError::SequenceExhausted)?;
+        if header.length as usize != fragment.len() || fragment.len() < GCM_TAG_LEN + 1 {
+            return Err(RecordError::DecodeError);
+        }
+        let mut nonce = self.iv;
+        for (n, s) in nonce[GCM_NONCE_LEN - 8..].iter_mut().zip(seq.to_be_bytes()) {
+            *n ^= s;
+        }
+        let (ciphertext, tag) = fragment.split_at(fragment.len() - GCM_TAG_LEN);
+        let tag: [u8; GCM_TAG_LEN] = tag.try_into().expect("16");
+        let mut data = ciphertext.to_vec();
+        self.gcm
+            .open(&nonce, &header.to_bytes(), &mut data, &tag)
+            .map_err(|_| RecordError::BadRecordMac)?;
+        // RFC 8446 §5.4: the content type is the last non-zero byte.
+        let Some(end) = data.iter().rposition(|&b| b != 0) else {
+            return Err(RecordError::DecodeError);
+        };
+        let content_type = ContentType(data[end]);
+        data.truncate(end);
+        if data.len() > MAX_PLAINTEXT {
+            return Err(RecordError::RecordOverflow);
+        }
+        Ok(Opened13 {
+            content_type,
+            plaintext: data,
+            facts: RecordFacts {
+                seq,
+                cipher: self.cipher,
+                integrity: Integrity::AeadTag {
+                    tag,
+                    verified: true,
+                },
+                iv: IvUse::Tls13Nonce { nonce },
+                padding: None,
+                encrypt_then_mac: false,
+            },
+        })
+    }
 }
 
 // -- The protection state --

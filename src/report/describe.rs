@@ -12,10 +12,13 @@
 //! This module does not print, colour or lay anything out: it returns
 //! strings.
 
+use crate::crypto::mac::MacConstruction;
 use crate::event::{
-    FlowEvent, HandshakeKind, Message, Note, NoteCode, NoteValue, Severity, Timestamp,
+    FlowEvent, HandshakeKind, Message, Note, NoteCode, NoteValue, RecordCrypto, SecretSource,
+    Severity, Timestamp,
 };
 use crate::pki::{AltName, AltNameKind, KeyType};
+use crate::record::protection::{Integrity, IvUse, PaddingCheck};
 use crate::wire::{
     is_grease_u16, suites, Alert, AlertDescription, CipherSuite, CompressionMethod, ContentType,
     ExtensionType, HandshakeMessage, HandshakeType, ProtocolVersion,
@@ -403,7 +406,27 @@ fn note_template(code: NoteCode) -> &'static str {
         }
         N::Tls13Encrypted => "TLS 1.3: everything after ServerHello is encrypted",
         N::NotDecrypted => {
-            "protected records are shown by type and size only: no keys for this session"
+            "protected records are shown by type and size only: no keys for this session[ \
+             ({reason})]"
+        }
+        N::KeyMismatch => {
+            "no --key matches the server's certificate[ ({subject})]: its records stay encrypted"
+        }
+        N::NoSecretForSession => {
+            "no secret for this session[: {reason}][ (client random {client_random})]: its \
+             records stay encrypted"
+        }
+        N::PreMasterInvalid => {
+            "the server key did not recover a valid pre-master secret from ClientKeyExchange[: \
+             {reason}]"
+        }
+        N::FinishedVerified => "verify_data recomputed from the transcript: it matches",
+        N::FinishedMismatch => {
+            "verify_data does NOT match the transcript[: expected {expected}][, got {got}]"
+        }
+        N::BadRecordMac => {
+            "this record did not open[ (sequence number {seq})][: {error}]: a wrong key, or \
+             bytes altered in flight"
         }
         N::CertificateVerified => "the peer's certificate chain was verified",
         N::CertificateRejected => "the peer's certificate was refused[: {reason}]",
@@ -514,6 +537,97 @@ fn expand<'a>(seg: &str, n: &'a Note, used: &mut Vec<&'a str>) -> Option<String>
     }
     out.push_str(rest);
     Some(out)
+}
+
+// -- Decryption -------------------------------------------------------------
+
+/// Where a decoder found a session's secrets, as a phrase.
+pub fn secret_source(s: SecretSource) -> String {
+    match s {
+        SecretSource::KeyLogMasterSecret => {
+            "the master secret from the key log (CLIENT_RANDOM)".into()
+        }
+        SecretSource::KeyLogPreMaster => "the pre-master secret from the key log (RSA line)".into(),
+        SecretSource::ServerKey => {
+            "the pre-master secret, decrypted from ClientKeyExchange with the server's key".into()
+        }
+        SecretSource::EarlierSession { conn } => {
+            format!("the master secret learnt on connection {conn} (a resumed session)")
+        }
+        SecretSource::KeyLogTls13 => "the TLS 1.3 traffic secrets from the key log".into(),
+    }
+}
+
+/// How a CBC record's padding was checked.
+pub fn padding_check(c: PaddingCheck) -> &'static str {
+    match c {
+        PaddingCheck::LengthOnly => "only its length checked (SSL 3.0, the POODLE weakness)",
+        PaddingCheck::EveryByte => "every byte checked",
+    }
+}
+
+/// The crypto of one protected record, for `-v`: sequence number, cipher,
+/// MAC and verdict, IV, padding.
+pub fn record_crypto(rc: &RecordCrypto) -> String {
+    let f = match &rc.result {
+        Err(e) => return format!("did not open: {e}"),
+        Ok(f) => f,
+    };
+    let mut parts = vec![format!("seq {}", f.seq), f.cipher.name().to_string()];
+    match &f.integrity {
+        Integrity::None => parts.push("no MAC".into()),
+        Integrity::Mac {
+            algorithm,
+            construction,
+            verified,
+            ..
+        } => parts.push(format!(
+            "{} {} {}",
+            match construction {
+                MacConstruction::Ssl3 => "SSL 3.0 MAC",
+                MacConstruction::Hmac => "HMAC",
+            },
+            algorithm.name(),
+            if *verified { "verified" } else { "computed" }
+        )),
+        Integrity::AeadTag { verified, .. } => parts.push(format!(
+            "AEAD tag {}",
+            if *verified { "verified" } else { "computed" }
+        )),
+    }
+    match &f.iv {
+        IvUse::None => {}
+        IvUse::CbcImplicit { iv, from_key_block } => parts.push(format!(
+            "implicit IV {} ({})",
+            hex(iv),
+            if *from_key_block {
+                "from the key block"
+            } else {
+                "the last ciphertext block of the record before"
+            }
+        )),
+        IvUse::CbcExplicit { iv } => parts.push(format!("explicit IV {}", hex(iv))),
+        IvUse::GcmNonce { salt, explicit } => {
+            parts.push(format!("nonce {} + {}", hex(salt), hex(explicit)))
+        }
+        IvUse::Tls13Nonce { nonce } => {
+            parts.push(format!("nonce {} (IV XOR sequence number)", hex(nonce)))
+        }
+    }
+    if let Some(p) = &f.padding {
+        parts.push(format!(
+            "padding {} + 1 bytes, {}",
+            p.length,
+            padding_check(p.check)
+        ));
+    }
+    if f.encrypt_then_mac {
+        parts.push("encrypt-then-MAC".into());
+    }
+    if let Some(n) = rc.plaintext_length {
+        parts.push(format!("{n} bytes of plaintext"));
+    }
+    parts.join(", ")
 }
 
 // -- Certificates -----------------------------------------------------------

@@ -12,6 +12,8 @@
 //! | `message` | a protocol message | `seq`, `conn`, `dir`, `origin`, `time`, `name`, `step`, `raw`, `records`, `protected`, `notes`, `fields`, and `error` when it did not decode |
 //! | `flow` | the handshake's shape became known | `seq`, `conn`, `time`, `event` (`kind` or `renegotiation`), `kind` {flags} or `number` |
 //! | `note` | a finding not inside a message | `seq`, `conn`, `dir`, `time`, `code`, `severity`, `params` |
+//! | `secrets` | a decoder learnt a handshake's secrets | `seq`, `conn`, `time`, `source`, `client_random`, ..., `redacted`, and (with `--show-secrets`) `pre_master`, `master_secret`, `keys` |
+//! | `record_crypto` | with `-v`: a decoder opened a protected record | `seq`, `conn`, `dir`, `time`, `stream_offset`, `sequence_number`, `cipher`, `mac`, `iv`, `padding`, `encrypt_then_mac`, `plaintext_length`, `error` |
 //! | `outcome` | a connection is over (its last line) | `conn`, `result`, `version`, `cipher_suite`, `resumed`, `alert`, ... |
 //! | `end` | last line | `connections`, `ok`, `failed`, `incomplete` |
 //!
@@ -54,17 +56,36 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{RunInfo, RunSummary};
-use crate::event::{Event, EventKind, EventSink};
+use crate::event::{CryptoEvent, Event, EventKind, EventSink};
 use schema::Envelope;
 
 /// Writes events as JSON Lines to `out`, one line per event, as they come.
 pub struct JsonRenderer<W: Write> {
     out: W,
+    verbosity: u8,
+    show_secrets: bool,
 }
 
 impl<W: Write> JsonRenderer<W> {
     pub fn new(out: W) -> Self {
-        Self { out }
+        Self {
+            out,
+            verbosity: 0,
+            show_secrets: false,
+        }
+    }
+
+    /// `record_crypto` lines are written from verbosity 1 (`-v`) on.
+    pub fn with_verbosity(mut self, verbosity: u8) -> Self {
+        self.verbosity = verbosity;
+        self
+    }
+
+    /// Write session secrets in `secrets` lines (`--show-secrets`);
+    /// otherwise their members are null.
+    pub fn with_secrets(mut self, show: bool) -> Self {
+        self.show_secrets = show;
+        self
     }
 
     /// Gives the writer back (tests read what was written).
@@ -98,6 +119,16 @@ impl<W: Write> EventSink for JsonRenderer<W> {
             EventKind::Flow(f) => self.line("flow", schema::flow(ev, f)),
             EventKind::Note(n) => self.line("note", schema::note_event(ev, n)),
             EventKind::Outcome(o) => self.line("outcome", schema::outcome(ev, o)),
+            EventKind::Crypto(c) => match &**c {
+                CryptoEvent::Record(rc) if self.verbosity >= 1 => {
+                    self.line("record_crypto", schema::record_crypto(ev, rc))
+                }
+                CryptoEvent::Record(_) => Ok(()),
+                CryptoEvent::Secrets(s) => {
+                    let show = self.show_secrets;
+                    self.line("secrets", schema::secrets(ev, s, show))
+                }
+            },
         }
     }
 }

@@ -10,7 +10,7 @@
 //! ```
 //!
 //! Verbosity: 0 shows messages (consecutive application data records in one
-//! direction are folded into one line); 1 (`-v`) adds every record with its
+//! direction are folded into one line, unless their plaintext is shown); 1 (`-v`) adds every record with its
 //! header and stream offset, times and origins, and stops folding; 2
 //! (`-vv`) adds a hex dump of each message's bytes.
 //!
@@ -33,8 +33,9 @@ use super::hexdump;
 use super::palette::Palette;
 use super::{bit_length, extension_data_offsets, RunInfo, RunSummary};
 use crate::event::{
-    ConnId, ConnectionInfo, DataCount, Direction, Event, EventKind, EventSink, FlowEvent, Message,
-    MessageEvent, Note, Origin, Outcome, OutcomeResult, RecordInfo, Severity, Timestamp,
+    ConnId, ConnectionInfo, CryptoEvent, DataCount, Direction, Event, EventKind, EventSink,
+    FlowEvent, Message, MessageEvent, Note, Origin, Outcome, OutcomeResult, RecordInfo, Severity,
+    Timestamp,
 };
 use crate::pki::CertSummary;
 use crate::wire::handshake::{
@@ -56,6 +57,9 @@ pub struct TextOptions {
     /// bytes are a clock reading, used when an event carries no timestamp.
     /// `None`: such randoms are shown without a verdict.
     pub now: Option<Timestamp>,
+    /// Show session secrets (pre-master, master secret, keys) learnt by a
+    /// decoder (`--show-secrets`); otherwise they are redacted.
+    pub show_secrets: bool,
 }
 
 impl Default for TextOptions {
@@ -64,6 +68,7 @@ impl Default for TextOptions {
             verbosity: 0,
             palette: Palette::plain(),
             now: None,
+            show_secrets: false,
         }
     }
 }
@@ -221,6 +226,11 @@ impl<W: Write> TextRenderer<W> {
     /// Gives the writer back (tests read what was written).
     pub fn into_inner(self) -> W {
         self.out
+    }
+
+    /// Show session secrets (`--show-secrets`).
+    pub fn set_show_secrets(&mut self, show: bool) {
+        self.opts.show_secrets = show;
     }
 
     fn paint(&self, style: Style, text: &str) -> String {
@@ -415,6 +425,75 @@ impl<W: Write> TextRenderer<W> {
         self.put(ev.conn, &lines)
     }
 
+    /// A decoder's crypto: each record's (`-v`, under its record line),
+    /// and the secrets of a session once known.
+    fn on_crypto(&mut self, ev: &Event, c: &CryptoEvent) -> io::Result<()> {
+        let pal = self.opts.palette;
+        match c {
+            CryptoEvent::Record(rc) => {
+                if self.opts.verbosity >= 1 {
+                    let style = if rc.result.is_err() {
+                        pal.error
+                    } else {
+                        pal.dim
+                    };
+                    let line = self.paint(
+                        style,
+                        &format!("{FIELD_INDENT}  crypto: {}", describe::record_crypto(rc)),
+                    );
+                    self.state(ev.conn).pending_records.push((ev.dir, line));
+                }
+                Ok(())
+            }
+            CryptoEvent::Secrets(s) => {
+                self.flush_fold()?;
+                let mut text = format!("  » keys: {}", describe::secret_source(s.source));
+                if s.extended_master_secret {
+                    text.push_str("; extended master secret");
+                }
+                if s.encrypt_then_mac {
+                    text.push_str("; encrypt-then-MAC");
+                }
+                text.push_str(if s.version == ProtocolVersion::TLSv1_3 {
+                    ": records are decrypted from here on, the application keys after each Finished"
+                } else {
+                    ": records are decrypted from each ChangeCipherSpec on"
+                });
+                let mut lines = vec![self.paint(pal.flow, &text)];
+                let mut f = Fields::default();
+                if self.opts.show_secrets {
+                    if let Some(p) = &s.pre_master {
+                        f.kv("pre-master", hex(p.expose()));
+                    }
+                    if let Some(ms) = &s.master_secret {
+                        f.kv("master secret", hex(ms.expose()));
+                    }
+                    for (label, secret) in &s.tls13_secrets {
+                        f.kv(label.name(), hex(secret.expose()));
+                    }
+                    if let Some(k) = &s.keys {
+                        for (label, v) in [
+                            ("client MAC key", &k.client_write_mac_key),
+                            ("server MAC key", &k.server_write_mac_key),
+                            ("client key", &k.client_write_key),
+                            ("server key", &k.server_write_key),
+                            ("client IV", &k.client_write_iv),
+                            ("server IV", &k.server_write_iv),
+                        ] {
+                            if !v.is_empty() {
+                                f.kv(label, hex(v.expose()));
+                            }
+                        }
+                    }
+                } else if self.opts.verbosity >= 1 {
+                    f.kv("secrets", "redacted (--show-secrets shows them)");
+                }
+                lines.extend(self.field_lines(&f));
+                self.put(ev.conn, &lines)
+            }
+        }
+    }
+
     fn on_note(&mut self, ev: &Event, n: &Note) -> io::Result<()> {
         let line = self.note_line(FIELD_INDENT, n);
         self.put(ev.conn, &[line])
@@ -567,7 +646,15 @@ impl<W: Write> TextRenderer<W> {
             let d = &mut st.app_data[dir_index(ev.dir)];
             d.records += 1;
             d.bytes += size;
-            if self.opts.verbosity == 0 && m.notes.is_empty() {
+            // Records whose plaintext is shown are never folded away.
+            let shown = matches!(
+                &m.message,
+                Message::ApplicationData {
+                    plaintext: Some(_),
+                    ..
+                }
+            );
+            if self.opts.verbosity == 0 && m.notes.is_empty() && !shown {
                 if let Some(f) = &mut self.fold {
                     if f.conn == ev.conn && f.dir == ev.dir {
                         f.records += 1;
@@ -733,7 +820,15 @@ impl<W: Write> TextRenderer<W> {
                 if let Some(p) = plaintext {
                     let shown = &p[..p.len().min(PLAINTEXT_PREVIEW)];
                     let more = if p.len() > shown.len() { " …" } else { "" };
-                    f.kv("plaintext", format!("{}{more}", quoted(shown)));
+                    // Text as a quoted string; anything else as hex.
+                    let text = shown
+                        .iter()
+                        .all(|&c| matches!(c, 0x20..=0x7e | b'\r' | b'\n' | b'\t'));
+                    if text {
+                        f.kv("plaintext", format!("{}{more}", quoted(shown)));
+                    } else {
+                        f.kv("plaintext", format!("hex {}{more}", hex(shown)));
+                    }
                 }
             }
             Message::Encrypted {
@@ -1426,6 +1521,7 @@ impl<W: Write> EventSink for TextRenderer<W> {
         match &ev.kind {
             EventKind::Record(r) => self.on_record(ev, r),
             EventKind::Message(m) => self.on_message(ev, m),
+            EventKind::Crypto(c) => self.on_crypto(ev, c),
             other => {
                 self.flush_fold()?;
                 if !matches!(other, EventKind::Connection(_)) {
@@ -1436,6 +1532,7 @@ impl<W: Write> EventSink for TextRenderer<W> {
                     EventKind::Flow(fl) => self.on_flow(ev, fl),
                     EventKind::Note(n) => self.on_note(ev, n),
                     EventKind::Outcome(o) => self.on_outcome(ev, o),
+                    EventKind::Crypto(_) => Ok(()),
                     EventKind::Record(_) | EventKind::Message(_) => Ok(()),
                 }
             }
@@ -1455,6 +1552,7 @@ mod tests {
             verbosity,
             palette,
             now: None,
+            show_secrets: false,
         };
         let mut summary = RunSummary::default();
         let mut r = Analyzer::new(TextRenderer::new(Vec::new(), opts), None);
@@ -1720,6 +1818,18 @@ Summary: 1 connection: 1 ok, 0 failed, 0 incomplete
         );
         let got = render(&b.events, 2, Palette::plain());
         assert!(got.contains("plaintext hex dump, 18 bytes:"), "{got}");
+        let mut b = sample::Builder::new(1);
+        b.message(
+            Some(Direction::ServerToClient),
+            Some(10),
+            Message::ApplicationData {
+                length: 4,
+                plaintext: Some(vec![0, 1, 0xfe, b'a']),
+            },
+            vec![],
+        );
+        let got = render(&b.events, 0, Palette::plain());
+        assert!(got.contains("      plaintext      hex 0001fe61\n"), "{got}");
     }
 
     #[test]

@@ -16,11 +16,14 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use crate::crypto::mac::MacConstruction;
 use crate::event::{
     ConnectionInfo, DataCount, Direction, Event, FlowEvent, HandshakeKind, Message, MessageEvent,
-    Note, NoteValue, Origin, Outcome, RecordInfo, Severity, Timestamp,
+    Note, NoteValue, Origin, Outcome, RecordCrypto, RecordInfo, SecretSource, SessionSecrets,
+    Severity, Timestamp,
 };
 use crate::pki::{CertSummary, KeyType};
+use crate::record::protection::{Integrity, IvUse, PaddingCheck};
 use crate::report::describe::{self, hex};
 use crate::report::{bit_length, extension_data_offsets, RunInfo, RunSummary};
 use crate::wire::handshake::{
@@ -406,6 +409,222 @@ pub fn outcome(ev: &Event, o: &Outcome) -> OutcomeView {
         server_to_client: data_count(&o.server_to_client),
         server_name: o.server_name.clone(),
         reason: o.reason.as_ref().map(note),
+    }
+}
+
+// -- Decryption --
+
+/// How a record's integrity was checked.
+#[derive(Serialize)]
+pub struct MacView {
+    /// `hmac`, `ssl3_mac` or `aead`.
+    pub kind: &'static str,
+    /// `MD5`, `SHA1`, `SHA256`, `SHA384`; null for AEAD.
+    pub algorithm: Option<&'static str>,
+    pub value: String,
+    pub verified: bool,
+}
+
+/// The IV or nonce of a record.
+#[derive(Serialize)]
+pub struct IvView {
+    /// `implicit` (SSL 3.0, TLS 1.0 CBC), `explicit` (TLS 1.1+ CBC) or
+    /// `gcm_nonce`.
+    pub kind: &'static str,
+    pub value: String,
+    /// Implicit IV only: the first record's, from the key block.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_key_block: Option<bool>,
+}
+
+#[derive(Serialize)]
+pub struct PaddingView {
+    /// The padding_length byte.
+    pub length: u8,
+    /// `length_only` (SSL 3.0) or `every_byte`.
+    pub check: &'static str,
+}
+
+/// A `record_crypto` line (with `-v`): a protected record opened, or not.
+#[derive(Serialize)]
+pub struct RecordCryptoView {
+    pub seq: u64,
+    pub conn: u32,
+    pub dir: Option<&'static str>,
+    pub time: Option<f64>,
+    pub stream_offset: u64,
+    pub content_type: Named8,
+    pub length: u16,
+    /// The record sequence number (null when it did not open).
+    pub sequence_number: Option<u64>,
+    /// The bulk cipher as suite names write it (`AES_128_CBC`).
+    pub cipher: Option<&'static str>,
+    pub mac: Option<MacView>,
+    pub iv: Option<IvView>,
+    pub padding: Option<PaddingView>,
+    pub encrypt_then_mac: Option<bool>,
+    pub plaintext_length: Option<usize>,
+    /// Why it did not open (`bad_record_mac`, `record_overflow`,
+    /// `decode_error`, `sequence_exhausted`), or null.
+    pub error: Option<&'static str>,
+}
+
+pub fn record_crypto(ev: &Event, rc: &RecordCrypto) -> RecordCryptoView {
+    let f = rc.result.as_ref().ok();
+    RecordCryptoView {
+        seq: ev.seq,
+        conn: ev.conn,
+        dir: dir(ev.dir),
+        time: time(ev.time),
+        stream_offset: rc.stream_offset,
+        content_type: n8(rc.header.content_type.0, rc.header.content_type.name()),
+        length: rc.header.length,
+        sequence_number: f.map(|f| f.seq),
+        cipher: f.map(|f| f.cipher.name()),
+        mac: f.and_then(|f| match &f.integrity {
+            Integrity::None => None,
+            Integrity::Mac {
+                algorithm,
+                construction,
+                value,
+                verified,
+            } => Some(MacView {
+                kind: match construction {
+                    MacConstruction::Ssl3 => "ssl3_mac",
+                    MacConstruction::Hmac => "hmac",
+                },
+                algorithm: Some(algorithm.name()),
+                value: hex(value),
+                verified: *verified,
+            }),
+            Integrity::AeadTag { tag, verified } => Some(MacView {
+                kind: "aead",
+                algorithm: None,
+                value: hex(tag),
+                verified: *verified,
+            }),
+        }),
+        iv: f.and_then(|f| match &f.iv {
+            IvUse::None => None,
+            IvUse::CbcImplicit { iv, from_key_block } => Some(IvView {
+                kind: "implicit",
+                value: hex(iv),
+                from_key_block: Some(*from_key_block),
+            }),
+            IvUse::CbcExplicit { iv } => Some(IvView {
+                kind: "explicit",
+                value: hex(iv),
+                from_key_block: None,
+            }),
+            IvUse::GcmNonce { salt, explicit } => Some(IvView {
+                kind: "gcm_nonce",
+                value: format!("{}{}", hex(salt), hex(explicit)),
+                from_key_block: None,
+            }),
+            IvUse::Tls13Nonce { nonce } => Some(IvView {
+                kind: "tls13_nonce",
+                value: hex(nonce),
+                from_key_block: None,
+            }),
+        }),
+        padding: f.and_then(|f| f.padding).map(|p| PaddingView {
+            length: p.length,
+            check: match p.check {
+                PaddingCheck::LengthOnly => "length_only",
+                PaddingCheck::EveryByte => "every_byte",
+            },
+        }),
+        encrypt_then_mac: f.map(|f| f.encrypt_then_mac),
+        plaintext_length: rc.plaintext_length,
+        error: rc
+            .result
+            .as_ref()
+            .err()
+            .map(|e| e.alert().name().unwrap_or("error")),
+    }
+}
+
+/// The key block as cut (`keys` of a `secrets` line).
+#[derive(Serialize)]
+pub struct KeysView {
+    pub client_write_mac_key: String,
+    pub server_write_mac_key: String,
+    pub client_write_key: String,
+    pub server_write_key: String,
+    pub client_write_iv: String,
+    pub server_write_iv: String,
+}
+
+/// A `secrets` line: a session's secrets became known. The secret members
+/// are null unless `--show-secrets` was given.
+#[derive(Serialize)]
+pub struct SecretsView {
+    pub seq: u64,
+    pub conn: u32,
+    pub time: Option<f64>,
+    /// `key_log_client_random`, `key_log_rsa`, `server_key`,
+    /// `earlier_session` or `key_log_tls13`.
+    pub source: &'static str,
+    /// `earlier_session` only: the connection it was learnt on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from_conn: Option<u32>,
+    pub client_random: String,
+    pub server_random: String,
+    pub version: Option<&'static str>,
+    pub cipher_suite: Option<&'static str>,
+    pub extended_master_secret: bool,
+    pub encrypt_then_mac: bool,
+    pub redacted: bool,
+    pub pre_master: Option<String>,
+    /// SSL 3.0 to TLS 1.2.
+    pub master_secret: Option<String>,
+    pub keys: Option<KeysView>,
+    /// TLS 1.3: the traffic secrets by key log label
+    /// (`CLIENT_HANDSHAKE_TRAFFIC_SECRET`...).
+    pub tls13_secrets: Option<BTreeMap<&'static str, String>>,
+}
+
+pub fn secrets(ev: &Event, s: &SessionSecrets, show: bool) -> SecretsView {
+    SecretsView {
+        seq: ev.seq,
+        conn: ev.conn,
+        time: time(ev.time),
+        source: s.source.id(),
+        from_conn: match s.source {
+            SecretSource::EarlierSession { conn } => Some(conn),
+            _ => None,
+        },
+        client_random: hex(&s.client_random),
+        server_random: hex(&s.server_random),
+        version: s.version.name(),
+        cipher_suite: s.cipher_suite.name(),
+        extended_master_secret: s.extended_master_secret,
+        encrypt_then_mac: s.encrypt_then_mac,
+        redacted: !show,
+        pre_master: show
+            .then(|| s.pre_master.as_ref().map(|p| hex(p.expose())))
+            .flatten(),
+        master_secret: show
+            .then(|| s.master_secret.as_ref().map(|m| hex(m.expose())))
+            .flatten(),
+        tls13_secrets: show.then(|| {
+            s.tls13_secrets
+                .iter()
+                .map(|(label, secret)| (label.name(), hex(secret.expose())))
+                .collect()
+        }),
+        keys: show
+            .then(|| {
+                s.keys.as_ref().map(|k| KeysView {
+                    client_write_mac_key: hex(k.client_write_mac_key.expose()),
+                    server_write_mac_key: hex(k.server_write_mac_key.expose()),
+                    client_write_key: hex(k.client_write_key.expose()),
+                    server_write_key: hex(k.server_write_key.expose()),
+                    client_write_iv: hex(k.client_write_iv.expose()),
+                    server_write_iv: hex(k.server_write_iv.expose()),
+                })
+            })
+            .flatten(),
     }
 }
 

@@ -1,0 +1,198 @@
+#!/usr/bin/env bash
+# Decrypting decode throughput, per cipher: sslwalk against ssldump and
+# tshark, each given the same key log, on big captures whose records really
+# are encrypted under known keys (sslwalk's own engines in memory, written
+# by examples/gen_decrypt_capture.rs; one capture per suite).
+#
+#   benches/decode/run-decrypt.sh        # from the repository root
+#
+# Environment:
+#   BENCH_DIR     where the captures go (default: bench-data/, git-ignored)
+#   SUITES        "CODE:VERSION:LABEL ..." (default: AES128-GCM-SHA256,
+#                 AES256-GCM-SHA384, AES128-SHA, AES128-SHA256, RC4-SHA,
+#                 DES-CBC3-SHA, DES-CBC-SHA, NULL-SHA; TLS 1.2 but 3DES in
+#                 TLS 1.0 and DES in TLS 1.1)
+#   SIZE          capture size in MB (default: 60)
+#   BIG           a larger size for the first suite, to see that memory
+#                 stays flat (default: 230; empty to skip)
+#   CONNECTIONS   TLS connections per capture (default: 200)
+#   ACTIVE        connections open at a time (default: 16)
+#   REPS          repetitions for sslwalk and ssldump (default: 5), median
+#   TSHARK_REPS   repetitions for tshark (default: 1)
+#   SKIP_TSHARK=1 leave tshark out
+#   SKIP_BUILD=1  use the binaries already in target/release
+#
+# The commands measured, on the same file and key log in the same run:
+#   sslwalk decode --keylog F FILE          (text)
+#   sslwalk decode --json --keylog F FILE
+#   ssldump -n -l F -r FILE
+#   tshark -r FILE -o tls.keylog_file:F -d tcp.port==443,tls -Y tls
+# Each is first checked to really decrypt (sslwalk: every connection
+# decrypted with both Finished verified and every application-data record;
+# ssldump: every Finished decoded, which it can only do decrypted; tshark:
+# the first connection's decrypted stream has the size of its plaintext).
+# Wall time comes from a nanosecond clock around /usr/bin/time, which also
+# gives the peak RSS and CPU time; the file is read once before each run so
+# every tool reads it from the page cache.
+set -euo pipefail
+
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+BENCH_DIR=${BENCH_DIR:-$ROOT/bench-data}
+SUITES=${SUITES:-"009c:tls1.2:AES128-GCM-SHA256 009d:tls1.2:AES256-GCM-SHA384 002f:tls1.2:AES128-SHA 003c:tls1.2:AES128-SHA256 0005:tls1.2:RC4-SHA 000a:tls1:DES-CBC3-SHA 0009:tls1.1:DES-CBC-SHA 0002:tls1.2:NULL-SHA"}
+SIZE=${SIZE:-60}
+BIG=${BIG-230}
+CONNECTIONS=${CONNECTIONS:-200}
+ACTIVE=${ACTIVE:-16}
+REPS=${REPS:-5}
+TSHARK_REPS=${TSHARK_REPS:-1}
+SKIP_TSHARK=${SKIP_TSHARK:-0}
+SKIP_BUILD=${SKIP_BUILD:-0}
+SSLWALK=${SSLWALK:-$ROOT/target/release/sslwalk}
+GEN=${GEN:-$ROOT/target/release/examples/gen_decrypt_capture}
+TIME=/usr/bin/time
+
+die() { echo "run-decrypt.sh: $*" >&2; exit 1; }
+
+[ -x "$TIME" ] || die "$TIME is missing (apt-get install -y time)"
+command -v ssldump >/dev/null || die "ssldump is missing"
+if [ "$SKIP_TSHARK" != 1 ]; then
+    command -v tshark >/dev/null || die "tshark is missing (or set SKIP_TSHARK=1)"
+fi
+if [ "$SKIP_BUILD" != 1 ]; then
+    echo "== building (release)"
+    cargo build --release --quiet --bin sslwalk --example gen_decrypt_capture
+fi
+[ -x "$SSLWALK" ] && [ -x "$GEN" ] || die "build sslwalk and the generator first"
+mkdir -p "$BENCH_DIR"
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# measure NAME FILE CMD...: one run, stdout to /dev/null; appends
+# "NAME wall_s rss_kb cpu_s" to $WORK/runs.
+measure() {
+    local name=$1 file=$2 start end
+    shift 2
+    cat "$file" >/dev/null
+    start=$(date +%s%N)
+    "$TIME" -f '%e %M %U %S' -o "$WORK/time" "$@" >/dev/null 2>"$WORK/stderr" || {
+        cat "$WORK/stderr" >&2
+        die "$name failed"
+    }
+    end=$(date +%s%N)
+    echo "$name $(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", (e - s) / 1e9 }') $(awk 'END { print $2, $3 + $4 }' "$WORK/time")" >>"$WORK/runs"
+}
+
+RESULTS=$WORK/results # label size file_mb tool wall rss cpu
+: >"$RESULTS"
+
+run_suite() {
+    local code=$1 version=$2 label=$3 size=$4
+    local file=$BENCH_DIR/decrypt-$label-${size}mb-c$CONNECTIONS-a$ACTIVE.pcap
+    local keylog=${file%.pcap}.keylog info=$file.info
+    if [ ! -s "$file" ] || [ ! -s "$keylog" ] || [ ! -s "$info" ]; then
+        "$GEN" "$file" --suite "$code" --version "$version" --size-mb "$size" \
+            --connections "$CONNECTIONS" --active "$ACTIVE" >"$info"
+    fi
+    local records file_mb per_conn
+    records=$(sed -n 's/^\([0-9][0-9]*\) application-data records.*/\1/p' "$info")
+    file_mb=$(awk -v b="$(stat -c %s "$file")" 'BEGIN { printf "%.1f", b / 1e6 }')
+    per_conn=$(( (records + CONNECTIONS - 1) / CONNECTIONS ))
+    echo "== $label ($version), $file_mb MB, $CONNECTIONS connections, $records application-data records"
+
+    # Checks: each tool really decrypts.
+    "$SSLWALK" decode --json --keylog "$keylog" "$file" >"$WORK/json"
+    local dec fin app
+    dec=$(grep '"type":"outcome"' "$WORK/json" | grep -c '"decrypted":true' || true)
+    fin=$(grep '"type":"outcome"' "$WORK/json" | grep -c '"finished_verified":true' || true)
+    app=$(grep '"type":"message"' "$WORK/json" | grep -c '"name":"application_data"' || true)
+    rm -f "$WORK/json"
+    echo "   sslwalk: $dec decrypted, $fin with both Finished verified, $app application-data records"
+    [ "$dec" = "$CONNECTIONS" ] && [ "$fin" = "$CONNECTIONS" ] && [ "$app" = "$records" ] ||
+        die "sslwalk did not decrypt everything"
+    local sfin ssldump_ok=1
+    sfin=$(ssldump -n -l "$keylog" -r "$file" 2>/dev/null | grep -c '^ *Finished$' || true)
+    echo "   ssldump: $sfin Finished messages decrypted"
+    if [ "$sfin" = 0 ]; then
+        # ssldump decrypts through OpenSSL: OpenSSL 3 has no RC4, DES or
+        # RC2 outside its legacy provider.
+        echo "   ssldump cannot decrypt $label: not timed"
+        ssldump_ok=0
+    elif [ "$sfin" != $((2 * CONNECTIONS)) ]; then
+        die "ssldump did not decrypt every Finished"
+    fi
+    if [ "$SKIP_TSHARK" != 1 ]; then
+        local tbytes
+        tbytes=$(tshark -r "$file" -o "tls.keylog_file:$keylog" -d tcp.port==443,tls -q -z follow,tls,raw,0 2>/dev/null |
+            grep -v '^=\|^Follow\|^Filter\|^Node' | tr -d '\n\t ' | wc -c)
+        echo "   tshark: connection 1 decrypts to $((tbytes / 2)) bytes (expected about $((per_conn * 16384)))"
+        [ $((tbytes / 2)) -ge $(((per_conn - 1) * 16384)) ] || die "tshark did not decrypt"
+    fi
+
+    : >"$WORK/runs"
+    local r
+    for ((r = 1; r <= REPS; r++)); do
+        measure sslwalk-text "$file" "$SSLWALK" decode --keylog "$keylog" "$file"
+        measure sslwalk-json "$file" "$SSLWALK" decode --json --keylog "$keylog" "$file"
+        if [ "$ssldump_ok" = 1 ]; then
+            measure ssldump "$file" ssldump -n -l "$keylog" -r "$file"
+        fi
+        if [ "$SKIP_TSHARK" != 1 ] && [ "$r" -le "$TSHARK_REPS" ]; then
+            measure tshark "$file" tshark -r "$file" -o "tls.keylog_file:$keylog" -d tcp.port==443,tls -Y tls
+        fi
+    done
+    local tool t m c
+    for tool in sslwalk-text sslwalk-json ssldump tshark; do
+        grep -q "^$tool " "$WORK/runs" || continue
+        t=$(awk -v t="$tool" '$1 == t { print $2 }' "$WORK/runs" | median)
+        m=$(awk -v t="$tool" '$1 == t { print $3 }' "$WORK/runs" | median)
+        c=$(awk -v t="$tool" '$1 == t { print $4 }' "$WORK/runs" | median)
+        echo "   $tool: $(awk -v t="$tool" '$1 == t { printf "%s ", $2 }' "$WORK/runs")s"
+        echo "$label $size $file_mb $tool $t $m $c" >>"$RESULTS"
+    done
+}
+
+first=1
+for s in $SUITES; do
+    IFS=: read -r code version label <<<"$s"
+    run_suite "$code" "$version" "$label" "$SIZE"
+    if [ "$first" = 1 ] && [ -n "$BIG" ]; then
+        run_suite "$code" "$version" "$label" "$BIG"
+    fi
+    first=0
+done
+
+echo
+echo "== results: median wall time (REPS=$REPS, tshark $TSHARK_REPS); MB = 10^6 bytes; $(nproc) CPUs; load $(cut -d' ' -f1-3 /proc/loadavg)"
+printf '%-20s %7s %-13s %8s %8s %8s %8s  %s\n' suite "file MB" tool "wall s" "MB/s" "CPU s" "RSS MB" "sslwalk-text vs it (wall)"
+awk '
+    { k = $1 " " $2; w[k, $4] = $5; line[NR] = $0 }
+    END {
+        for (i = 1; i <= NR; i++) {
+            split(line[i], f, " "); k = f[1] " " f[2]
+            ratio = ""
+            if (f[4] != "sslwalk-text" && f[4] != "sslwalk-json" && w[k, "sslwalk-text"] > 0)
+                ratio = sprintf("%.2fx faster", f[5] / w[k, "sslwalk-text"])
+            printf "%-20s %7.1f %-13s %8.3f %8.0f %8.3f %8.1f  %s\n", f[1], f[3], f[4], f[5], f[3] / f[5], f[7], f[6] / 1024, ratio
+        }
+    }' "$RESULTS"
+
+echo
+echo "== targets (sslwalk text mode): 10x tshark, 3x ssldump, memory flat"
+awk -v big="$BIG" -v size="$SIZE" '
+    function verdict(ok) { return ok ? "met" : "MISSED" }
+    { k = $1 " " $2; w[k, $4] = $5; rss[k, $4] = $6 / 1024; label[$1] = 1 }
+    END {
+        for (l in label) {
+            k = l " " size; s = w[k, "sslwalk-text"]
+            if ((k, "tshark") in w)
+                printf "%-20s 10x faster than tshark: %s (%.1fx)\n", l, verdict(w[k, "tshark"] >= 10 * s), w[k, "tshark"] / s
+            if ((k, "ssldump") in w)
+                printf "%-20s 3x faster than ssldump: %s (%.2fx)\n", l, verdict(w[k, "ssldump"] >= 3 * s), w[k, "ssldump"] / s
+            b = l " " big
+            if (big != "" && (b, "sslwalk-text") in w)
+                printf "%-20s peak RSS flat from %s to %s MB: %s (%.1f -> %.1f MB)\n", l, size, big, verdict(rss[b, "sslwalk-text"] <= rss[k, "sslwalk-text"] * 1.10 || rss[b, "sslwalk-text"] - rss[k, "sslwalk-text"] <= 2), rss[k, "sslwalk-text"], rss[b, "sslwalk-text"]
+        }
+    }' "$RESULTS"
