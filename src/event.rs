@@ -130,6 +130,8 @@ pub enum SecretSource {
     /// TLS 1.3: the handshake and application traffic secrets from a key
     /// log.
     KeyLogTls13,
+    /// This endpoint took part in the key exchange (connect, serve, demo).
+    Negotiated,
 }
 
 impl SecretSource {
@@ -141,6 +143,7 @@ impl SecretSource {
             Self::ServerKey => "server_key",
             Self::EarlierSession { .. } => "earlier_session",
             Self::KeyLogTls13 => "key_log_tls13",
+            Self::Negotiated => "negotiated",
         }
     }
 }

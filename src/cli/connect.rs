@@ -89,7 +89,7 @@ pub fn run(a: &ConnectArgs) -> Result<u8, CliError> {
     };
     let out = io::BufWriter::new(io::stdout().lock());
     let mut renderer = LazyRenderer {
-        inner: Renderer::new(out, &a.output, super::now()),
+        inner: Renderer::new(out, &a.output, super::now()).with_secrets(a.tls.show_secrets),
         run: RunInfo::new("connect", a.target.clone()),
         begun: false,
     };

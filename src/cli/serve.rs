@@ -104,7 +104,8 @@ pub fn run(a: &ServeArgs) -> Result<u8, CliError> {
     );
     let output = Arc::new(Mutex::new(Output {
         renderer: LazyRenderer {
-            inner: Renderer::new(LiveStdout, &a.output, super::now()),
+            inner: Renderer::new(LiveStdout, &a.output, super::now())
+                .with_secrets(a.tls.show_secrets),
             run: RunInfo::new("serve", bound.to_string()),
             begun: false,
         },

@@ -217,6 +217,11 @@ struct HandshakeCtx {
     /// All handshake messages so far, as sent (for Finished and
     /// CertificateVerify).
     transcript: Vec<u8>,
+    /// The pre-master secret, for `--show-secrets` (client: made; server:
+    /// decrypted).
+    pre_master: Option<crate::crypto::secret::PreMasterSecret>,
+    /// The Secrets event of this handshake was emitted.
+    secrets_shown: bool,
     pending_client_write: Option<RecordProtection>,
     pending_server_write: Option<RecordProtection>,
 }
@@ -1132,7 +1137,50 @@ impl Engine {
         Ok(())
     }
 
+    /// The secrets of this handshake, as an event renderers show only when
+    /// asked (`--show-secrets`); once per handshake, when keys are first used.
+    fn emit_secrets(&mut self, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+        if self.hs.secrets_shown {
+            return Ok(());
+        }
+        self.hs.secrets_shown = true;
+        let version = self.hs.version.ok_or(EngineError::Internal("no version"))?;
+        let suite = self.hs.suite.ok_or(EngineError::Internal("no suite"))?;
+        let keys = match (&self.hs.master_secret, crate::wire::suites::lookup(suite.0)) {
+            (Some(ms), Some(info)) => crate::crypto::keys::key_material(
+                version,
+                info,
+                ms,
+                &self.hs.client_random,
+                &self.hs.server_random,
+            )
+            .ok(),
+            _ => None,
+        };
+        let secrets = SessionSecrets {
+            source: SecretSource::Negotiated,
+            client_random: self.hs.client_random,
+            server_random: self.hs.server_random,
+            version,
+            cipher_suite: suite,
+            extended_master_secret: self.hs.ems,
+            encrypt_then_mac: false,
+            pre_master: self.hs.pre_master.clone(),
+            master_secret: self.hs.master_secret.clone(),
+            keys,
+            tls13_secrets: Vec::new(),
+        };
+        self.emit(
+            sink,
+            None,
+            Origin::Sent,
+            EventKind::Crypto(Box::new(CryptoEvent::Secrets(Box::new(secrets)))),
+        )?;
+        Ok(())
+    }
+
     fn send_change_cipher_spec(&mut self, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+        self.emit_secrets(sink)?;
         let step = self.check_flow(self.cfg.role.writer(), FlowMsg::ChangeCipherSpec)?;
         let body = ChangeCipherSpec.to_bytes();
         self.write_record(ContentType::ChangeCipherSpec, &body)?;
@@ -1195,6 +1243,7 @@ impl Engine {
         let version = self.hs.version.ok_or(EngineError::Internal("no version"))?;
         let suite = self.hs.suite.ok_or(EngineError::Internal("no suite"))?;
         if let Some(pms) = pre_master {
+            self.hs.pre_master = Some(pms.clone());
             let session_hash = if self.hs.ems {
                 Some(keys::session_hash(version, suite, &self.hs.transcript)?)
             } else {

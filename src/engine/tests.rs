@@ -567,3 +567,27 @@ fn every_event_stream_ends_with_one_outcome() {
         assert_eq!(outcomes, [OutcomeResult::Ok]);
     }
 }
+
+#[test]
+fn secrets_are_emitted_once_per_handshake_and_match_the_key_log() {
+    let p = handshake(config(Role::Client, 50), config(Role::Server, 51));
+    for (sink, engine) in [(&p.cs, &p.client), (&p.ss, &p.server)] {
+        let secrets: Vec<&SessionSecrets> = sink
+            .0
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Crypto(c) => match &**c {
+                    CryptoEvent::Secrets(s) => Some(&**s),
+                    _ => None,
+                },
+                _ => None,
+            })
+            .collect();
+        assert_eq!(secrets.len(), 1);
+        let s = secrets[0];
+        assert_eq!(s.source, SecretSource::Negotiated);
+        assert!(s.pre_master.is_some() && s.keys.is_some());
+        let ms = crate::wire::codec::to_hex(s.master_secret.as_ref().unwrap().expose());
+        assert!(engine.keylog_line().unwrap().ends_with(&ms));
+    }
+}

@@ -555,6 +555,7 @@ pub fn secret_source(s: SecretSource) -> String {
             format!("the master secret learnt on connection {conn} (a resumed session)")
         }
         SecretSource::KeyLogTls13 => "the TLS 1.3 traffic secrets from the key log".into(),
+        SecretSource::Negotiated => "this endpoint's own key exchange".into(),
     }
 }
 
