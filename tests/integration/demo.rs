@@ -30,18 +30,29 @@ fn default_demo_is_tls12_aes_gcm_with_verified_certificate() {
     assert_eq!(o[0]["version"], "TLSv1.2");
     assert_eq!(o[0]["cipher_suite"], "TLS_RSA_WITH_AES_128_GCM_SHA256");
     assert_eq!(o[0]["finished_verified"], true);
-    assert!(stdout.contains("certificate_verified"), "step 3 verdict missing");
+    assert!(
+        stdout.contains("certificate_verified"),
+        "step 3 verdict missing"
+    );
     let text = run_sslwalk(&["demo", "--color", "never"]);
     assert_eq!(text.code, Some(0));
     for step in ["Step 1", "Step 2", "Step 4", "Step 8", "Step 9", "Step 10"] {
-        assert!(text.stdout.contains(step), "{step} missing:\n{}", text.stdout);
+        assert!(
+            text.stdout.contains(step),
+            "{step} missing:\n{}",
+            text.stdout
+        );
     }
 }
 
 #[test]
 fn demo_variants() {
     for (args, version, suite) in [
-        (vec!["--protocol", "ssl3", "--cipher", "RC4-MD5"], "SSLv3", "TLS_RSA_WITH_RC4_128_MD5"),
+        (
+            vec!["--protocol", "ssl3", "--cipher", "RC4-MD5"],
+            "SSLv3",
+            "TLS_RSA_WITH_RC4_128_MD5",
+        ),
         (
             vec!["--protocol", "tls1", "--cipher", "DES-CBC-SHA"],
             "TLSv1.0",
@@ -53,7 +64,13 @@ fn demo_variants() {
             "TLS_RSA_EXPORT_WITH_RC2_CBC_40_MD5",
         ),
         (
-            vec!["--protocol", "ssl3", "--cipher", "EXP-DES-CBC-SHA", "--client-auth"],
+            vec![
+                "--protocol",
+                "ssl3",
+                "--cipher",
+                "EXP-DES-CBC-SHA",
+                "--client-auth",
+            ],
             "SSLv3",
             "TLS_RSA_EXPORT_WITH_DES40_CBC_SHA",
         ),
@@ -80,10 +97,20 @@ fn demo_resume_and_renegotiate() {
 
 #[test]
 fn demo_refuses_impossible_choices_with_exit_2() {
-    let out = run_sslwalk(&["demo", "--protocol", "ssl3", "--cipher", "AES128-GCM-SHA256"]);
+    let out = run_sslwalk(&[
+        "demo",
+        "--protocol",
+        "ssl3",
+        "--cipher",
+        "AES128-GCM-SHA256",
+    ]);
     assert_eq!(out.code, Some(2), "{}", out.describe());
     assert!(out.stderr.starts_with("sslwalk: "), "{}", out.stderr);
     let out = run_sslwalk(&["demo", "--cipher", "NO-SUCH-SUITE"]);
     assert_eq!(out.code, Some(2));
-    assert!(out.stderr.contains("unknown cipher suite"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("unknown cipher suite"),
+        "{}",
+        out.stderr
+    );
 }
