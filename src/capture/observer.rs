@@ -775,18 +775,9 @@ impl<'s> Observer<'s> {
             Err(_) => dec.failed += 1,
         }
         c.dirs[di(dir)].records_after_protection += 1;
-        self.emit(
-            c,
-            Some(dir),
-            Origin::Observed,
-            at,
-            EventKind::Crypto(Box::new(CryptoEvent::Record(RecordCrypto {
-                stream_offset: offset,
-                header,
-                result: opened.as_ref().map(|o| o.facts.clone()).map_err(|e| *e),
-                plaintext_length: opened.as_ref().ok().map(|o| o.plaintext.len()),
-            }))),
-        )?;
+        let facts = opened.as_ref().map(|o| o.facts.clone()).map_err(|e| *e);
+        let length = opened.as_ref().ok().map(|o| o.plaintext.len());
+        self.emit_record_crypto(c, dir, at, offset, header, facts, length)?;
         match opened {
             Ok(o) => self.on_content(c, dir, at, o.content_type, o.plaintext, true),
             Err(e) => {
@@ -836,18 +827,9 @@ impl<'s> Observer<'s> {
         if opened.is_ok() {
             c.dirs[di(dir)].records_after_protection += 1;
         }
-        self.emit(
-            c,
-            Some(dir),
-            Origin::Observed,
-            at,
-            EventKind::Crypto(Box::new(CryptoEvent::Record(RecordCrypto {
-                stream_offset: offset,
-                header,
-                result: opened.as_ref().map(|o| o.facts.clone()).map_err(|e| *e),
-                plaintext_length: opened.as_ref().ok().map(|o| o.plaintext.len()),
-            }))),
-        )?;
+        let facts = opened.as_ref().map(|o| o.facts.clone()).map_err(|e| *e);
+        let length = opened.as_ref().ok().map(|o| o.plaintext.len());
+        self.emit_record_crypto(c, dir, at, offset, header, facts, length)?;
         match opened {
             Ok(o) => self.on_content(c, dir, at, header.content_type, o.plaintext, true),
             Err(e) => {
@@ -1828,6 +1810,36 @@ impl<'s> Observer<'s> {
                 notes,
                 certificates,
             })),
+        )
+    }
+
+    /// The crypto facts of one protected record (shown with `-v`), opened
+    /// or not.
+    #[allow(clippy::too_many_arguments)]
+    fn emit_record_crypto(
+        &mut self,
+        c: &mut Conn,
+        dir: Direction,
+        at: Timestamp,
+        offset: u64,
+        header: RecordHeader,
+        result: Result<
+            crate::record::protection::RecordFacts,
+            crate::record::protection::RecordError,
+        >,
+        plaintext_length: Option<usize>,
+    ) -> io::Result<()> {
+        self.emit(
+            c,
+            Some(dir),
+            Origin::Observed,
+            at,
+            EventKind::Crypto(Box::new(CryptoEvent::Record(RecordCrypto {
+                stream_offset: offset,
+                header,
+                result,
+                plaintext_length,
+            }))),
         )
     }
 
