@@ -770,11 +770,9 @@ impl<'s> Observer<'s> {
         let t = dec.tls13.as_mut().expect("checked by the caller");
         let p = t.current[di(dir)].as_mut().expect("checked by the caller");
         let opened = p.open(&header, body);
-        match &opened {
-            Ok(_) => dec.opened += 1,
-            Err(_) => dec.failed += 1,
+        if opened.is_ok() {
+            c.dirs[di(dir)].records_after_protection += 1;
         }
-        c.dirs[di(dir)].records_after_protection += 1;
         let facts = opened.as_ref().map(|o| o.facts.clone()).map_err(|e| *e);
         let length = opened.as_ref().ok().map(|o| o.plaintext.len());
         self.emit_record_crypto(c, dir, at, offset, header, facts, length)?;
@@ -782,7 +780,6 @@ impl<'s> Observer<'s> {
             Ok(o) => self.on_content(c, dir, at, o.content_type, o.plaintext, true),
             Err(e) => {
                 let n = Note::new(NoteCode::BadRecordMac).with("error", e.to_string());
-                c.dirs[di(dir)].records_after_protection -= 1;
                 self.on_protected_record(
                     c,
                     dir,
@@ -819,10 +816,6 @@ impl<'s> Observer<'s> {
             if let Some(s) = seq.and_then(|s| s.checked_add(1)) {
                 p.set_sequence_number(s);
             }
-        }
-        match &opened {
-            Ok(_) => dec.opened += 1,
-            Err(_) => dec.failed += 1,
         }
         if opened.is_ok() {
             c.dirs[di(dir)].records_after_protection += 1;
@@ -1814,7 +1807,7 @@ impl<'s> Observer<'s> {
     }
 
     /// The crypto facts of one protected record (shown with `-v`), opened
-    /// or not.
+    /// or not, counted for the outcome.
     #[allow(clippy::too_many_arguments)]
     fn emit_record_crypto(
         &mut self,
@@ -1829,6 +1822,13 @@ impl<'s> Observer<'s> {
         >,
         plaintext_length: Option<usize>,
     ) -> io::Result<()> {
+        if let Some(dec) = c.dec.as_mut() {
+            if result.is_ok() {
+                dec.opened += 1;
+            } else {
+                dec.failed += 1;
+            }
+        }
         self.emit(
             c,
             Some(dir),

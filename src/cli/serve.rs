@@ -3,7 +3,7 @@
 //! to one shared renderer, each connection numbered. A slow or silent
 //! client only holds its own thread (and is dropped after --timeout).
 
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
@@ -300,6 +300,5 @@ impl Server {
         );
         let _ = engine.send_application_data(response.as_bytes(), sink);
         let _ = tls::flush(engine, stream);
-        let _ = stream.read(&mut [0u8; 0]);
     }
 }

@@ -7,7 +7,7 @@ use std::io::{self, Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use super::args::{TlsArgs, VersionArg};
 use super::CliError;
@@ -238,7 +238,6 @@ pub fn pump(
             return Ok(Pumped::Done);
         }
         stream.set_read_timeout(Some(timeout))?;
-        let started = Instant::now();
         let n = match stream.read(&mut buf) {
             Ok(n) => n,
             Err(e)
@@ -247,7 +246,6 @@ pub fn pump(
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
                 ) =>
             {
-                let _ = started;
                 return Ok(Pumped::TimedOut);
             }
             Err(e) if e.kind() == io::ErrorKind::ConnectionReset => 0,

@@ -12,7 +12,7 @@ use crate::wire::handshake::{
 impl Engine {
     pub(super) fn write_client_step(
         &mut self,
-        index: usize,
+        _index: usize,
         step: Step,
         sink: &mut dyn EventSink,
     ) -> Result<(), EngineError> {
@@ -23,12 +23,9 @@ impl Engine {
             FlowMsg::CertificateVerify => self.send_certificate_verify(sink),
             FlowMsg::ChangeCipherSpec => self.send_change_cipher_spec(sink),
             FlowMsg::Finished => self.send_finished(sink),
-            _ => {
-                let _ = index;
-                Err(EngineError::Internal(
-                    "a client step the client does not write",
-                ))
-            }
+            _ => Err(EngineError::Internal(
+                "a client step the client does not write",
+            )),
         }
     }
 
@@ -165,15 +162,7 @@ impl Engine {
         // RFC 5746 §3.4 / §3.5.
         match sh.parsed_extension(ExtensionType::RenegotiationInfo) {
             Some(ExtensionBody::RenegotiationInfo(v)) => {
-                let expected: Vec<u8> = if self.handshakes > 1 {
-                    [
-                        self.client_verify_data.as_slice(),
-                        self.server_verify_data.as_slice(),
-                    ]
-                    .concat()
-                } else {
-                    Vec::new()
-                };
+                let expected = self.renegotiation_binding();
                 if !keys::constant_time_eq(&v, &expected) {
                     return Err(EngineError::InsecureRenegotiation);
                 }

@@ -549,7 +549,7 @@ impl Engine {
                 }
             }
             ContentType::ChangeCipherSpec => self.on_change_cipher_spec(plaintext, sink)?,
-            ContentType::Alert => self.on_alert(plaintext, protected, sink)?,
+            ContentType::Alert => self.on_alert(plaintext, sink)?,
             ContentType::ApplicationData => {
                 if self.phase != Phase::Established && !(self.handshakes > 1 && self.read.is_some())
                 {
@@ -900,12 +900,27 @@ impl Engine {
     fn after_peer_finished(&mut self, sink: &mut dyn EventSink) -> Result<(), EngineError> {
         self.drive(sink)?;
         if self.cursor.complete() {
-            self.handshake_complete(sink)?;
+            self.handshake_complete()?;
         }
         Ok(())
     }
 
-    fn handshake_complete(&mut self, sink: &mut dyn EventSink) -> Result<(), EngineError> {
+    /// The RFC 5746 §3 binding of a renegotiation to the handshake before
+    /// it: empty on a first handshake, else client_verify_data, then
+    /// server_verify_data.
+    fn renegotiation_binding(&self) -> Vec<u8> {
+        if self.handshakes > 1 {
+            [
+                self.client_verify_data.as_slice(),
+                self.server_verify_data.as_slice(),
+            ]
+            .concat()
+        } else {
+            Vec::new()
+        }
+    }
+
+    fn handshake_complete(&mut self) -> Result<(), EngineError> {
         self.phase = Phase::Established;
         self.finished_ok = true;
         let session = Session {
@@ -925,16 +940,10 @@ impl Engine {
             }
         }
         self.established_session = Some(session);
-        let _ = sink;
         Ok(())
     }
 
-    fn on_alert(
-        &mut self,
-        body: Vec<u8>,
-        protected: bool,
-        sink: &mut dyn EventSink,
-    ) -> Result<(), EngineError> {
+    fn on_alert(&mut self, body: Vec<u8>, sink: &mut dyn EventSink) -> Result<(), EngineError> {
         let dir = self.cfg.role.sending().reverse();
         let parsed = Alert::from_bytes(&body, "Alert");
         let mut step = self.cursor.current_step(self.cfg.role.peer());
@@ -972,7 +981,6 @@ impl Engine {
             Vec::new(),
         )?;
         let a = parsed?;
-        let _ = protected;
         if a.is_fatal() {
             self.alert = Some((a, dir));
             self.invalidate_session();
@@ -1218,7 +1226,7 @@ impl Engine {
             sink,
         )?;
         if self.cursor.complete() {
-            self.handshake_complete(sink)?;
+            self.handshake_complete()?;
         }
         Ok(())
     }
@@ -1380,8 +1388,6 @@ impl Engine {
             OutcomeResult::Ok
         } else if self.error.is_some() {
             OutcomeResult::Failed
-        } else if self.phase == Phase::Closed && self.finished_ok {
-            OutcomeResult::Ok
         } else {
             OutcomeResult::Incomplete
         };

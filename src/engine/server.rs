@@ -182,16 +182,9 @@ impl Engine {
         let suite = self.hs.suite.ok_or(EngineError::Internal("no suite"))?;
         let mut exts = Vec::new();
         if self.hs.peer_offered_secure_renegotiation {
-            let v = if self.handshakes > 1 {
-                [
-                    self.client_verify_data.as_slice(),
-                    self.server_verify_data.as_slice(),
-                ]
-                .concat()
-            } else {
-                Vec::new()
-            };
-            exts.push(Extension::from_body(&ExtensionBody::RenegotiationInfo(v)));
+            exts.push(Extension::from_body(&ExtensionBody::RenegotiationInfo(
+                self.renegotiation_binding(),
+            )));
         }
         if self.hs.ems {
             exts.push(Extension::from_body(&ExtensionBody::ExtendedMasterSecret));
@@ -199,7 +192,6 @@ impl Engine {
         // Extensions answer the client's; the one exception is
         // renegotiation_info, which answers the SCSV even in an SSL 3.0
         // hello that had no extensions (RFC 5746 §3.6).
-        let _ = version;
         let extensions = if exts.is_empty()
             || !(self.client_sent_extensions || self.hs.peer_offered_secure_renegotiation)
         {
