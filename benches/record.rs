@@ -89,5 +89,39 @@ fn bench_records(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_records);
+/// The primitives under the suites, on 16 KiB: the RC4 keystream, the
+/// hashes of the MACs, and a DES block cipher pass, to see which part of a
+/// suite's cost is which (compare with `openssl speed -evp rc4|sha1|md5`).
+fn bench_primitives(c: &mut Criterion) {
+    use sha1::Digest as _;
+    use sslwalk::crypto::cipher::RecordCipher;
+    use sslwalk::wire::suites::BulkCipher;
+    let mut data: Vec<u8> = (0..MAX_PLAINTEXT).map(|i| (i * 7) as u8).collect();
+    let mut group = c.benchmark_group("primitive 16KiB");
+    group.throughput(Throughput::Bytes(MAX_PLAINTEXT as u64));
+    let RecordCipher::Stream(mut rc4) = RecordCipher::new(BulkCipher::Rc4_128, &[7; 16]).unwrap()
+    else {
+        unreachable!("RC4 is a stream cipher")
+    };
+    group.bench_function("rc4", |b| b.iter(|| rc4.apply(black_box(&mut data))));
+    group.bench_function("sha1", |b| b.iter(|| black_box(sha1::Sha1::digest(&data))));
+    group.bench_function("md5", |b| b.iter(|| black_box(md5::Md5::digest(&data))));
+    group.bench_function("sha256", |b| {
+        b.iter(|| black_box(sha2::Sha256::digest(&data)))
+    });
+    group.bench_function("ring sha1", |b| {
+        b.iter(|| {
+            black_box(ring::digest::digest(
+                &ring::digest::SHA1_FOR_LEGACY_USE_ONLY,
+                &data,
+            ))
+        })
+    });
+    group.bench_function("ring sha256", |b| {
+        b.iter(|| black_box(ring::digest::digest(&ring::digest::SHA256, &data)))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, bench_records, bench_primitives);
 criterion_main!(benches);
