@@ -78,6 +78,9 @@ impl<S: EventSink> EventSink for Analyzer<S> {
         }
         Ok(())
     }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// The policy findings one message shows.

@@ -594,6 +594,12 @@ impl Outcome {
 /// Where producers push events as they happen.
 pub trait EventSink {
     fn emit(&mut self, ev: &Event) -> std::io::Result<()>;
+    /// The producer is about to wait (for the network, say): make what was
+    /// emitted so far visible. Sinks that write may buffer between
+    /// flushes, so that a handshake costs a few writes, not one per line.
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Keeps every event (tests).
@@ -617,10 +623,19 @@ impl EventSink for Tee<'_> {
         }
         Ok(())
     }
+    fn flush(&mut self) -> std::io::Result<()> {
+        for s in self.0.iter_mut() {
+            s.flush()?;
+        }
+        Ok(())
+    }
 }
 
 impl<S: EventSink + ?Sized> EventSink for &mut S {
     fn emit(&mut self, ev: &Event) -> std::io::Result<()> {
         (**self).emit(ev)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        (**self).flush()
     }
 }

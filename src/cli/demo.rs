@@ -56,6 +56,9 @@ impl EventSink for Side<'_> {
             Ok(())
         }
     }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// One engine with its socket.
@@ -250,5 +253,8 @@ impl EventSink for SideCell<'_, '_> {
             client: self.client,
         }
         .emit(ev)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.cell.borrow_mut().flush()
     }
 }

@@ -95,6 +95,9 @@ impl<W: Write> EventSink for LazyRenderer<W> {
         self.start()?;
         self.inner.emit(ev)
     }
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 impl<W: Write> Renderer<W> {
@@ -152,6 +155,12 @@ impl<W: Write> EventSink for Renderer<W> {
         match self {
             Self::Text(r) => r.emit(ev),
             Self::Json(r) => r.emit(ev),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Self::Text(r) => r.flush(),
+            Self::Json(r) => r.flush(),
         }
     }
 }

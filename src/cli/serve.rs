@@ -2,10 +2,13 @@
 //! runs in its own thread with its own engine; events go, one at a time,
 //! to one shared renderer, each connection numbered. A slow or silent
 //! client only holds its own thread (and is dropped after --timeout).
+//! Threads wait in accept() and are kept for the next connection once
+//! theirs ends, and the output is written whenever a connection waits for
+//! its peer (a few writes per handshake instead of one per line).
 
-use std::io::{self, Write};
+use std::io::{self, BufWriter};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -18,30 +21,22 @@ use crate::event::*;
 use crate::report::{RunInfo, RunSummary};
 use crate::wire::suites;
 
-/// Writes through to stdout, flushing after every event: a server's output
-/// is read live.
-struct LiveStdout;
-
-impl Write for LiveStdout {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        io::stdout().write(buf)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        io::stdout().flush()
-    }
-}
-
-/// The renderer and the outcome counts, shared by every connection.
+/// The renderer and the outcome counts, shared by every connection. The
+/// renderer writes into a buffer that goes to stdout when a connection
+/// waits for its peer or ends (`EventSink::flush`): a server's output is
+/// read live.
 struct Output {
-    renderer: LazyRenderer<LiveStdout>,
+    renderer: LazyRenderer<BufWriter<io::Stdout>>,
     summary: RunSummary,
 }
 
 impl EventSink for Output {
     fn emit(&mut self, ev: &Event) -> io::Result<()> {
         self.summary.emit(ev)?;
-        self.renderer.emit(ev)?;
-        io::stdout().flush()
+        self.renderer.emit(ev)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.renderer.flush()
     }
 }
 
@@ -104,8 +99,12 @@ pub fn run(a: &ServeArgs) -> Result<u8, CliError> {
     );
     let output = Arc::new(Mutex::new(Output {
         renderer: LazyRenderer {
-            inner: Renderer::new(LiveStdout, &a.output, super::now())
-                .with_secrets(a.tls.show_secrets),
+            inner: Renderer::new(
+                BufWriter::with_capacity(1 << 16, io::stdout()),
+                &a.output,
+                super::now(),
+            )
+            .with_secrets(a.tls.show_secrets),
             run: RunInfo::new("serve", bound.to_string()),
             begun: false,
         },
@@ -119,39 +118,82 @@ pub fn run(a: &ServeArgs) -> Result<u8, CliError> {
         cache: (!a.no_session_cache).then(|| Arc::new(Mutex::new(SessionCache::default()))),
         next_conn: AtomicU32::new(1),
     });
-    for stream in listener.incoming() {
-        let stream = match stream {
-            Ok(s) => s,
-            Err(e) => {
-                eprintln!("sslwalk: accept: {e}");
-                continue;
+    if a.once {
+        let stream = loop {
+            match listener.accept() {
+                Ok((s, _)) => break s,
+                Err(e) => accept_failed(&e),
             }
         };
         let conn = server.next_conn.fetch_add(1, Ordering::Relaxed);
-        if a.once {
-            server.handle(conn, stream, &output);
-            let out = match Arc::try_unwrap(output) {
-                Ok(m) => m
-                    .into_inner()
-                    .map_err(|_| CliError("output lock poisoned".into()))?,
-                Err(_) => return Err(CliError("output still shared".into())),
-            };
-            let summary = out.summary;
-            match out.renderer.finish(&summary) {
-                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
-                r => r?,
-            }
-            return Ok(if summary.all_ok() {
-                EXIT_OK
-            } else {
-                EXIT_NEGATIVE
-            });
+        server.handle(conn, stream, &output);
+        let out = match Arc::try_unwrap(output) {
+            Ok(m) => m
+                .into_inner()
+                .map_err(|_| CliError("output lock poisoned".into()))?,
+            Err(_) => return Err(CliError("output still shared".into())),
+        };
+        let summary = out.summary;
+        match out.renderer.finish(&summary) {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+            r => r?,
         }
-        let server = server.clone();
-        let output = output.clone();
-        std::thread::spawn(move || server.handle(conn, stream, &output));
+        return Ok(if summary.all_ok() {
+            EXIT_OK
+        } else {
+            EXIT_NEGATIVE
+        });
     }
+    Arc::new(Acceptors {
+        listener,
+        server,
+        output,
+        waiting: AtomicUsize::new(1),
+    })
+    .run();
     Ok(EXIT_OK)
+}
+
+/// Says why accept failed and pauses a little, so that a lasting failure
+/// (out of file descriptors) does not spin.
+fn accept_failed(e: &io::Error) {
+    eprintln!("sslwalk: accept: {e}");
+    std::thread::sleep(Duration::from_millis(50));
+}
+
+/// The connection threads. Each waits in accept() itself, so the kernel
+/// hands a new connection straight to an idle thread (no hand-over between
+/// threads); one that takes a connection while no other is waiting starts
+/// another first, so a slow client never keeps the next one waiting.
+/// Threads stay for the next connection once theirs ends.
+struct Acceptors {
+    listener: TcpListener,
+    server: Arc<Server>,
+    output: Arc<Mutex<Output>>,
+    /// Threads in (or on their way to) accept().
+    waiting: AtomicUsize,
+}
+
+impl Acceptors {
+    fn run(self: Arc<Self>) {
+        loop {
+            let stream = match self.listener.accept() {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    accept_failed(&e);
+                    continue;
+                }
+            };
+            if self.waiting.fetch_sub(1, Ordering::AcqRel) == 1 {
+                self.waiting.fetch_add(1, Ordering::AcqRel);
+                let next = self.clone();
+                std::thread::spawn(move || next.run());
+            }
+            let conn = self.server.next_conn.fetch_add(1, Ordering::Relaxed);
+            self.server.handle(conn, stream, &self.output);
+            self.waiting.fetch_add(1, Ordering::AcqRel);
+        }
+    }
 }
 
 /// The parts of the arguments a connection thread needs.
@@ -192,7 +234,7 @@ struct Server {
 
 impl Server {
     fn handle(&self, conn: ConnId, mut stream: TcpStream, output: &Arc<Mutex<Output>>) {
-        let mut shared = SharedSink(output.clone());
+        let mut shared = SharedSink::new(output.clone());
         let mut sink = Analyzer::new(&mut shared, super::now());
         let _ = stream.set_nodelay(true);
         let mut cfg = EngineConfig::new(Role::Server);
@@ -243,6 +285,7 @@ impl Server {
         let _ = engine.close(&mut sink);
         let _ = tls::flush(&mut engine, &mut stream);
         let _ = engine.finish(&mut sink);
+        let _ = sink.flush();
     }
 
     /// `--http`: read a request, answer with a page describing the

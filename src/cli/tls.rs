@@ -177,16 +177,39 @@ impl KeyLogFile {
     }
 }
 
-/// A sink shared by several threads (serve): one lock per event, so lines
-/// of different connections never mix.
-pub struct SharedSink<S: EventSink + Send>(pub Arc<Mutex<S>>);
+/// One thread's way into a sink shared by several (serve): events are
+/// kept until the thread flushes (when it waits for its peer, or ends),
+/// then passed on under one lock. The lines of one connection's batch stay
+/// together, and the threads meet at the lock a few times per handshake
+/// instead of once per event.
+pub struct SharedSink<S: EventSink + Send> {
+    shared: Arc<Mutex<S>>,
+    pending: Vec<Event>,
+}
+
+impl<S: EventSink + Send> SharedSink<S> {
+    pub fn new(shared: Arc<Mutex<S>>) -> Self {
+        Self {
+            shared,
+            pending: Vec::new(),
+        }
+    }
+}
 
 impl<S: EventSink + Send> EventSink for SharedSink<S> {
     fn emit(&mut self, ev: &Event) -> io::Result<()> {
-        match self.0.lock() {
-            Ok(mut s) => s.emit(ev),
-            Err(_) => Err(io::Error::other("output lock poisoned")),
+        self.pending.push(ev.clone());
+        Ok(())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        let mut s = self
+            .shared
+            .lock()
+            .map_err(|_| io::Error::other("output lock poisoned"))?;
+        for ev in self.pending.drain(..) {
+            s.emit(&ev)?;
         }
+        s.flush()
     }
 }
 
@@ -222,6 +245,7 @@ pub fn pump(
     done: &mut dyn FnMut(&mut Engine, &mut dyn EventSink) -> bool,
 ) -> io::Result<Pumped> {
     let mut buf = vec![0u8; 32 * 1024];
+    stream.set_read_timeout(Some(timeout))?;
     loop {
         flush(engine, stream)?;
         if engine.error().is_some() && !engine.is_established() {
@@ -237,7 +261,8 @@ pub fn pump(
         if engine.is_closed() {
             return Ok(Pumped::Done);
         }
-        stream.set_read_timeout(Some(timeout))?;
+        // About to wait for the peer: show what happened so far.
+        sink.flush()?;
         let n = match stream.read(&mut buf) {
             Ok(n) => n,
             Err(e)

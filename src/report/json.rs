@@ -111,6 +111,9 @@ impl<W: Write> JsonRenderer<W> {
 }
 
 impl<W: Write> EventSink for JsonRenderer<W> {
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
     fn emit(&mut self, ev: &Event) -> io::Result<()> {
         match &ev.kind {
             EventKind::Connection(c) => self.line("connection", schema::connection(ev, c)),

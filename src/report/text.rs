@@ -1517,6 +1517,11 @@ fn server_key_exchange_fields(skx: &ServerKeyExchange, f: &mut Fields) {
 }
 
 impl<W: Write> EventSink for TextRenderer<W> {
+    /// Writes out what is buffered; a pending fold of application data
+    /// lines stays open (a transfer that spans many reads is one line).
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
     fn emit(&mut self, ev: &Event) -> io::Result<()> {
         match &ev.kind {
             EventKind::Record(r) => self.on_record(ev, r),

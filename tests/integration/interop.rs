@@ -1884,3 +1884,46 @@ fn failures() {
         ],
     );
 }
+
+/// `sslwalk serve` with many clients at once: connections that stay silent
+/// (no ClientHello) hold only their own threads, the clients after them are
+/// served, each connection is numbered, and the silent ones end as
+/// incomplete once they close.
+#[test]
+fn serve_is_not_blocked_by_silent_clients() {
+    let port = port();
+    let mut server = serve(port, &[]).expect("sslwalk serve starts");
+    let silent: Vec<std::net::TcpStream> = (0..3)
+        .map(|_| std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect"))
+        .collect();
+    for n in 0..2 {
+        let text = format!("after the silent ones {n}\n");
+        let out = connect(port, &["--cafile", &key("ca.crt"), "--send", &text]);
+        let lines = connect_ok(&out, "TLSv1.2", "TLS_RSA_WITH_AES_128_GCM_SHA256")
+            .unwrap_or_else(|e| panic!("{e}\n{}", server.describe()));
+        let ctx = || format!("{}\n{}", describe_output(&out), server.describe());
+        expect_data(&lines, "server_to_client", &text, &ctx).unwrap_or_else(|e| panic!("{e}"));
+    }
+    wait_outcomes(&server, 2);
+    drop(silent);
+    wait_outcomes(&server, 5);
+    server.kill();
+    let lines = json_lines(&server.stdout()).unwrap();
+    let mut conns: Vec<u64> = of_type(&lines, "connection")
+        .iter()
+        .filter_map(|c| c["conn"].as_u64())
+        .collect();
+    conns.sort();
+    assert_eq!(conns, [1, 2, 3, 4, 5], "{}", server.describe());
+    let results: Vec<String> = outcomes(&lines)
+        .iter()
+        .map(|o| o["result"].as_str().unwrap_or("?").to_string())
+        .collect();
+    assert_eq!(
+        results.iter().filter(|r| *r == "ok").count(),
+        2,
+        "{results:?}\n{}",
+        server.describe()
+    );
+    assert_eq!(results.len(), 5, "{results:?}\n{}", server.describe());
+}
