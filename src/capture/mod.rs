@@ -9,6 +9,10 @@
 //!           key-log blocks)        SLL, IPv4/IPv6)     order, dedupe, gaps)       observer)
 //! ```
 //!
+//! [`run_capture_threaded`] (what `decode` uses) runs everything up to the
+//! sink on a thread of its own and hands the events over in batches
+//! ([`pipeline`]).
+//!
 //! Formats and RFCs are listed in each submodule. [`writer`] produces
 //! captures for tests, fixtures and benchmarks.
 //!
@@ -24,6 +28,7 @@
 pub mod net;
 pub mod observer;
 pub mod pcap;
+pub mod pipeline;
 pub mod reassembly;
 pub mod writer;
 
@@ -33,8 +38,10 @@ use std::ops::ControlFlow;
 
 pub use net::{decode_tcp, LinkType, PacketSkip, TcpFlags, TcpSegment};
 pub use pcap::{CaptureFormat, CaptureItem, Packet, PacketSource};
+pub use pipeline::run_capture_threaded;
 pub use reassembly::{
-    CloseReason, FlowId, Reassembler, ReassemblyConfig, ReassemblyStats, StreamEvent, StreamSink,
+    CloseReason, FlowId, Reassembler, ReassemblyConfig, ReassemblyStats, StreamEvent,
+    StreamEventOf, StreamSink,
 };
 
 /// Why a capture could not be read (further).

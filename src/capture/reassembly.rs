@@ -64,8 +64,12 @@ pub enum CloseReason {
 ///
 /// For one flow: `Opened` first, then `Data` and `Gap` per direction in
 /// stream order, then `Closed` last.
+pub type StreamEvent<'a> = StreamEventOf<&'a [u8]>;
+
+/// [`StreamEvent`] with its bytes given as `B`: borrowed, or as a range of
+/// a buffer elsewhere (`pipeline`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum StreamEvent<'a> {
+pub enum StreamEventOf<B> {
     /// A new TCP connection. `handshake_seen` says whether its SYN or
     /// SYN-ACK was captured, i.e. whether the streams start at their
     /// beginning and the roles are certain.
@@ -81,7 +85,7 @@ pub enum StreamEvent<'a> {
         flow: FlowId,
         dir: Direction,
         ts: Timestamp,
-        bytes: &'a [u8],
+        bytes: B,
     },
     /// `missing` bytes of one direction's stream were not captured; the
     /// next `Data` of that direction follows the hole.
@@ -99,7 +103,52 @@ pub enum StreamEvent<'a> {
     },
     /// A TLS key log (NSS format) carried inside the capture, in a pcapng
     /// Decryption Secrets Block; it comes before the packets it decrypts.
-    KeyLog { text: &'a [u8] },
+    KeyLog { text: B },
+}
+
+impl<B> StreamEventOf<B> {
+    /// The same event with its bytes turned into `C` by `f`.
+    pub fn map_bytes<C>(self, f: impl FnOnce(B) -> C) -> StreamEventOf<C> {
+        match self {
+            Self::Opened {
+                flow,
+                client,
+                server,
+                ts,
+                handshake_seen,
+            } => StreamEventOf::Opened {
+                flow,
+                client,
+                server,
+                ts,
+                handshake_seen,
+            },
+            Self::Data {
+                flow,
+                dir,
+                ts,
+                bytes,
+            } => StreamEventOf::Data {
+                flow,
+                dir,
+                ts,
+                bytes: f(bytes),
+            },
+            Self::Gap {
+                flow,
+                dir,
+                ts,
+                missing,
+            } => StreamEventOf::Gap {
+                flow,
+                dir,
+                ts,
+                missing,
+            },
+            Self::Closed { flow, ts, reason } => StreamEventOf::Closed { flow, ts, reason },
+            Self::KeyLog { text } => StreamEventOf::KeyLog { text: f(text) },
+        }
+    }
 }
 
 /// Where stream events go. Returning `ControlFlow::Break` stops the

@@ -277,8 +277,8 @@ fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
     let name = a.input.display().to_string();
     let secrets = decode_secrets(a)?;
     let explicit_secrets = !a.keys.is_empty() || a.keylog.is_some();
-    let input: Box<dyn Read> = if a.input == Path::new("-") {
-        Box::new(io::stdin().lock())
+    let input: Box<dyn Read + Send> = if a.input == Path::new("-") {
+        Box::new(io::stdin())
     } else {
         Box::new(File::open(&a.input).map_err(|e| CliError(format!("{name}: {e}")))?)
     };
@@ -317,7 +317,9 @@ fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
         let mut tee = Tee(sinks);
         let mut analyzer = Analyzer::new(&mut tee, now());
         let mut observer = Observer::new(&mut analyzer, filter).with_secrets(secrets);
-        let captured = capture::run_capture(input, &CaptureOptions::default(), &mut observer);
+        // Reading and reassembly on a thread of their own, the TLS work here.
+        let captured =
+            capture::run_capture_threaded(input, &CaptureOptions::default(), &mut observer);
         if let Some(e) = observer.take_error() {
             return Err(e);
         }
