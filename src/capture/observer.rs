@@ -25,6 +25,7 @@
 //! keys from ServerHello on, each side's application keys after its
 //! Finished, the next keys after a KeyUpdate.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
@@ -624,7 +625,7 @@ impl<'s> Observer<'s> {
                         at,
                         header,
                         offset,
-                        body.unwrap_or_default(),
+                        &body.unwrap_or_default(),
                     );
                 }
                 // TLS 1.3: after ServerHello every record but CCS is protected
@@ -639,7 +640,7 @@ impl<'s> Observer<'s> {
                     dir,
                     at,
                     ct,
-                    body.map(<[u8]>::to_vec).unwrap_or_default(),
+                    body.map(Cow::into_owned).unwrap_or_default(),
                     false,
                 )
             }
@@ -804,7 +805,7 @@ impl<'s> Observer<'s> {
         at: Timestamp,
         header: RecordHeader,
         offset: u64,
-        body: &[u8],
+        body: Cow<[u8]>,
     ) -> io::Result<()> {
         let dec = c.dec.as_mut().expect("checked by the caller");
         let p = dec.read[di(dir)].as_mut().expect("checked by the caller");

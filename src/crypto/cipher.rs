@@ -395,6 +395,20 @@ impl GcmCipher {
         data: &mut [u8],
         tag: &[u8; GCM_TAG_LEN],
     ) -> Result<(), AeadTagMismatch> {
+        self.open_within(nonce, aad, data, 0, tag)
+    }
+
+    /// Checks `tag` and decrypts the ciphertext `data[start..]`, leaving
+    /// the plaintext at the start of `data` (the bytes before `start`, an
+    /// explicit nonce say, are overwritten: no copy to drop them).
+    pub fn open_within(
+        &self,
+        nonce: &[u8; GCM_NONCE_LEN],
+        aad: &[u8],
+        data: &mut [u8],
+        start: usize,
+        tag: &[u8; GCM_TAG_LEN],
+    ) -> Result<(), AeadTagMismatch> {
         let nonce = ring::aead::Nonce::assume_unique_for_key(*nonce);
         self.key
             .open_in_place_separate_tag(
@@ -402,7 +416,7 @@ impl GcmCipher {
                 ring::aead::Aad::from(aad),
                 ring::aead::Tag::from(*tag),
                 data,
-                0..,
+                start..,
             )
             .map(|_| ())
             .map_err(|_| AeadTagMismatch)

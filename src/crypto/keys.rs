@@ -525,7 +525,7 @@ mod peer_tests {
                     ..
                 } = item
                 {
-                    records.push((header, body.to_vec()));
+                    records.push((header, body.into_owned()));
                 }
             });
             for (header, body) in records {

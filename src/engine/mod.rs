@@ -467,7 +467,7 @@ impl Engine {
                     header,
                     offset,
                     body,
-                } => items.push(Ok((header, offset, body.unwrap_or_default().to_vec()))),
+                } => items.push(Ok((header, offset, body.unwrap_or_default().into_owned()))),
                 RecordItem::SslV2ClientHello { offset, body } => {
                     items.push(Err(Some((offset, body.to_vec()))))
                 }
@@ -521,9 +521,8 @@ impl Engine {
         }
         let plaintext = match &mut self.read {
             Some(p) => {
-                p.open(&header, &body)
-                    .map_err(keys::record_error)?
-                    .plaintext
+                // Owned: decrypted in place.
+                p.open(&header, body).map_err(keys::record_error)?.plaintext
             }
             None => body,
         };

@@ -6,8 +6,11 @@
 //! Appendix E.2) come in a two-byte-header record of their own.
 //!
 //! The deframer never copies a record body it was not asked to keep
-//! (bulk application data is only counted), and hands out bodies borrowed
-//! from the input whenever a record lies whole inside one input chunk.
+//! (bulk application data is only counted), hands out bodies borrowed
+//! from the input whenever a record lies whole inside one input chunk, and
+//! otherwise gives away the buffer it gathered the record in.
+
+use std::borrow::Cow;
 
 use crate::wire::record::{classify_stream_start, StreamStart};
 use crate::wire::{ContentType, HandshakeHeader, HandshakeType, ProtocolVersion, RecordHeader};
@@ -16,11 +19,13 @@ use crate::wire::{ContentType, HandshakeHeader, HandshakeType, ProtocolVersion, 
 #[derive(Debug, PartialEq, Eq)]
 pub enum RecordItem<'a> {
     /// A whole record. `body` is `None` when the caller chose not to keep
-    /// it (its length is in the header).
+    /// it (its length is in the header); borrowed from the input when the
+    /// record lay whole in one chunk, else the buffer it was gathered in,
+    /// handed over (so that it can be decrypted in place).
     Record {
         header: RecordHeader,
         offset: u64,
-        body: Option<&'a [u8]>,
+        body: Option<Cow<'a, [u8]>>,
     },
     /// An SSL 2.0 record carrying a CLIENT-HELLO; `body` starts at msg_type.
     SslV2ClientHello { offset: u64, body: &'a [u8] },
@@ -169,11 +174,14 @@ impl RecordDeframer {
                         out(RecordItem::Record {
                             header,
                             offset: start,
-                            body: Some(body),
+                            body: Some(Cow::Borrowed(body)),
                         });
                         continue;
                     }
                     self.body.clear();
+                    if wanted {
+                        self.body.reserve_exact(len);
+                    }
                     self.state = State::Body {
                         header,
                         offset: start,
@@ -228,7 +236,7 @@ impl RecordDeframer {
             out(RecordItem::Record {
                 header,
                 offset,
-                body: keep.then_some(self.body.as_slice()),
+                body: keep.then(|| Cow::Owned(std::mem::take(&mut self.body))),
             });
         }
     }

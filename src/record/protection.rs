@@ -28,6 +28,7 @@
 //! null exists in practice), TLS 1.3 record protection, or split outgoing
 //! data into records (the caller does; [`fragments`] helps).
 
+use std::borrow::Cow;
 use std::fmt;
 
 use rand::RngCore;
@@ -755,7 +756,15 @@ impl RecordProtection {
     ///   sequence number, the RC4 keystream and the CBC chaining IV have
     ///   moved on as if it had opened, so an observer may try the next
     ///   record (a peer would have sent a fatal alert).
-    pub fn open(&mut self, header: &RecordHeader, fragment: &[u8]) -> Result<Opened, RecordError> {
+    ///
+    /// `fragment` may be borrowed or owned; an owned one is decrypted in
+    /// place (RC4, GCM), saving a copy of the record.
+    pub fn open<'f>(
+        &mut self,
+        header: &RecordHeader,
+        fragment: impl Into<Cow<'f, [u8]>>,
+    ) -> Result<Opened, RecordError> {
+        let fragment = fragment.into();
         if fragment.len() > MAX_CIPHERTEXT {
             return Err(RecordError::RecordOverflow);
         }
@@ -766,9 +775,9 @@ impl RecordProtection {
         let result = match &self.cipher {
             RecordCipher::Null | RecordCipher::Stream(_) => self.open_stream(seq, header, fragment),
             RecordCipher::Block(_) if self.encrypt_then_mac => {
-                self.open_cbc_encrypt_then_mac(seq, header, fragment)
+                self.open_cbc_encrypt_then_mac(seq, header, &fragment)
             }
-            RecordCipher::Block(_) => self.open_cbc(seq, header, fragment),
+            RecordCipher::Block(_) => self.open_cbc(seq, header, &fragment),
             RecordCipher::Aead(_) => self.open_gcm(seq, header, fragment),
         };
         match result {
@@ -800,12 +809,12 @@ impl RecordProtection {
     }
 
     /// Null and stream ciphers: `ENC(content + MAC)`.
-    fn open_stream(&mut self, seq: u64, header: &RecordHeader, fragment: &[u8]) -> OpenResult {
+    fn open_stream(&mut self, seq: u64, header: &RecordHeader, fragment: Cow<[u8]>) -> OpenResult {
         let mac_len = self.mac.as_ref().map_or(0, RecordMac::len);
         if fragment.len() < mac_len {
             return Err(Early(RecordError::DecodeError));
         }
-        let mut data = fragment.to_vec();
+        let mut data = fragment.into_owned();
         if let RecordCipher::Stream(rc4) = &mut self.cipher {
             rc4.apply(&mut data);
         }
@@ -991,7 +1000,7 @@ impl RecordProtection {
     }
 
     /// AES-GCM (RFC 5288 §3): `nonce_explicit + ciphertext + tag`.
-    fn open_gcm(&mut self, seq: u64, header: &RecordHeader, fragment: &[u8]) -> OpenResult {
+    fn open_gcm(&mut self, seq: u64, header: &RecordHeader, fragment: Cow<[u8]>) -> OpenResult {
         let (RecordCipher::Aead(gcm), IvState::GcmSalt(salt)) = (&self.cipher, &self.iv) else {
             unreachable!()
         };
@@ -1004,10 +1013,17 @@ impl RecordProtection {
         let tag: [u8; GCM_TAG_LEN] = tag.try_into().expect("16");
         let nonce = gcm_nonce(salt, &explicit);
         let aad = aead_aad(seq, header.content_type, header.version, ciphertext.len());
-        let mut data = ciphertext.to_vec();
-        if gcm.open(&nonce, &aad, &mut data, &tag).is_err() {
+        let plaintext_len = ciphertext.len();
+        // The record without its tag; the plaintext ends up at its start.
+        let mut data = fragment.into_owned();
+        data.truncate(GCM_EXPLICIT_LEN + plaintext_len);
+        if gcm
+            .open_within(&nonce, &aad, &mut data, GCM_EXPLICIT_LEN, &tag)
+            .is_err()
+        {
             return Err(Consumed(RecordError::BadRecordMac));
         }
+        data.truncate(plaintext_len);
         let mut facts = self.facts(seq);
         facts.iv = IvUse::GcmNonce {
             salt: *salt,
@@ -1295,8 +1311,14 @@ mod tests {
                 records.push(sealed);
             }
             for (i, (sealed, (_, data))) in records.iter().zip(&payloads).enumerate() {
-                let opened = open_record(&mut rx, &sealed.record)
-                    .unwrap_or_else(|e| panic!("{what} record {i}: {e}"));
+                // Borrowed and owned fragments in turn: the owned ones are
+                // decrypted in place.
+                let opened = if i % 2 == 0 {
+                    open_record(&mut rx, &sealed.record)
+                } else {
+                    rx.open(&header_of(&sealed.record), sealed.record[5..].to_vec())
+                }
+                .unwrap_or_else(|e| panic!("{what} record {i}: {e}"));
                 assert_eq!(&opened.plaintext, data, "{what} record {i}");
                 let facts = &opened.facts;
                 assert_eq!(facts.seq, i as u64, "{what}");
