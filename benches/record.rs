@@ -105,7 +105,12 @@ fn bench_primitives(c: &mut Criterion) {
     };
     group.bench_function("rc4", |b| b.iter(|| rc4.apply(black_box(&mut data))));
     group.bench_function("sha1", |b| b.iter(|| black_box(sha1::Sha1::digest(&data))));
-    group.bench_function("md5", |b| b.iter(|| black_box(md5::Md5::digest(&data))));
+    group.bench_function("md5 (md-5 crate)", |b| {
+        b.iter(|| black_box(md5::Md5::digest(&data)))
+    });
+    group.bench_function("md5 (sslwalk, record MAC)", |b| {
+        b.iter(|| black_box(sslwalk::crypto::md5::Md5::digest(&data)))
+    });
     group.bench_function("sha256", |b| {
         b.iter(|| black_box(sha2::Sha256::digest(&data)))
     });

@@ -21,7 +21,7 @@
 
 use std::fmt;
 
-use md5::Md5;
+use super::md5::Md5;
 use sha1::Sha1;
 use sha2::digest::core_api::BlockSizeUser;
 use sha2::digest::Digest;

@@ -11,6 +11,7 @@ pub mod cipher;
 pub mod keylog;
 pub mod keys;
 pub mod mac;
+pub mod md5;
 pub mod prf;
 pub mod rsa_kx;
 pub mod secret;
