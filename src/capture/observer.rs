@@ -41,7 +41,9 @@ use crate::engine::flow::{FlowCursor, FlowMsg, Writer};
 use crate::event::*;
 use crate::pki;
 use crate::record::deframer::{is_control, HandshakeJoiner, RecordDeframer, RecordItem};
-use crate::record::protection::{self, RecordError, RecordProtection, Tls13Protection};
+use crate::record::protection::{
+    self, RecordError, RecordFacts, RecordProtection, Tls13Protection,
+};
 use crate::wire::handshake::{ClientKeyExchange, ServerKeyExchange};
 use crate::wire::record::{classify_stream_start, StreamStart};
 use crate::wire::suites::SuiteInfo;
@@ -770,27 +772,10 @@ impl<'s> Observer<'s> {
         let dec = c.dec.as_mut().expect("checked by the caller");
         let t = dec.tls13.as_mut().expect("checked by the caller");
         let p = t.current[di(dir)].as_mut().expect("checked by the caller");
-        let opened = p.open(&header, body);
-        if opened.is_ok() {
-            c.dirs[di(dir)].records_after_protection += 1;
-        }
-        let facts = opened.as_ref().map(|o| o.facts.clone()).map_err(|e| *e);
-        let length = opened.as_ref().ok().map(|o| o.plaintext.len());
-        self.emit_record_crypto(c, dir, at, offset, header, facts, length)?;
-        match opened {
-            Ok(o) => self.on_content(c, dir, at, o.content_type, o.plaintext, true),
-            Err(e) => {
-                let n = Note::new(NoteCode::BadRecordMac).with("error", e.to_string());
-                self.on_protected_record(
-                    c,
-                    dir,
-                    at,
-                    header.content_type,
-                    header.length as usize,
-                    vec![n],
-                )
-            }
-        }
+        let opened = p
+            .open(&header, body)
+            .map(|o| (o.content_type, o.plaintext, o.facts));
+        self.on_opened(c, dir, at, offset, header, opened, None)
     }
 
     /// A record under a cipher spec whose keys are known: opened with
@@ -818,14 +803,33 @@ impl<'s> Observer<'s> {
                 p.set_sequence_number(s);
             }
         }
+        let opened = opened.map(|o| (header.content_type, o.plaintext, o.facts));
+        self.on_opened(c, dir, at, offset, header, opened, seq)
+    }
+
+    /// What opening a protected record gave, told the same way for every
+    /// version: its crypto, then its content by (inner) type; or, when it
+    /// did not open, a `bad_record_mac` note (with the sequence number
+    /// when known) and the record shown by size.
+    #[allow(clippy::too_many_arguments)]
+    fn on_opened(
+        &mut self,
+        c: &mut Conn,
+        dir: Direction,
+        at: Timestamp,
+        offset: u64,
+        header: RecordHeader,
+        opened: Result<(ContentType, Vec<u8>, RecordFacts), RecordError>,
+        seq: Option<u64>,
+    ) -> io::Result<()> {
         if opened.is_ok() {
             c.dirs[di(dir)].records_after_protection += 1;
         }
-        let facts = opened.as_ref().map(|o| o.facts.clone()).map_err(|e| *e);
-        let length = opened.as_ref().ok().map(|o| o.plaintext.len());
+        let facts = opened.as_ref().map(|o| o.2.clone()).map_err(|e| *e);
+        let length = opened.as_ref().ok().map(|o| o.1.len());
         self.emit_record_crypto(c, dir, at, offset, header, facts, length)?;
         match opened {
-            Ok(o) => self.on_content(c, dir, at, header.content_type, o.plaintext, true),
+            Ok((ct, plaintext, _)) => self.on_content(c, dir, at, ct, plaintext, true),
             Err(e) => {
                 let mut n = Note::new(NoteCode::BadRecordMac).with("error", e.to_string());
                 if let Some(s) = seq {
