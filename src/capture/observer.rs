@@ -27,9 +27,11 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::io;
 use std::net::SocketAddr;
 
+use crate::capture::reassembly::FxHasher;
 use crate::crypto::keylog::{KeyLog, Tls13Label};
 use crate::crypto::keys::key_material;
 use crate::crypto::prf;
@@ -66,7 +68,7 @@ pub struct ObserverStats {
 }
 
 /// What a decoder may decrypt with.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Secrets {
     /// Servers' RSA private keys (`--key`): each is used for the
     /// connections whose server certificate carries its public key.
@@ -272,7 +274,7 @@ pub struct Observer<'s> {
     filter: ObserverFilter,
     /// Boxed: a `Conn` is large and moves out and back in on every data
     /// event.
-    flows: HashMap<FlowKey, Box<Conn>>,
+    flows: HashMap<FlowKey, Box<Conn>, BuildHasherDefault<FxHasher>>,
     next_conn: ConnId,
     seq: u64,
     stats: ObserverStats,
@@ -291,7 +293,7 @@ impl<'s> Observer<'s> {
         Self {
             sink,
             filter,
-            flows: HashMap::new(),
+            flows: HashMap::default(),
             next_conn: 1,
             seq: 0,
             stats: ObserverStats::default(),
@@ -456,12 +458,62 @@ impl<'s> Observer<'s> {
         self.feed_records(c, dir, at, bytes)
     }
 
+    /// One whole record of a direction (see
+    /// [`StreamSink::on_record`](crate::capture::StreamSink::on_record)):
+    /// its body goes to the handlers as it is, without a copy, once the
+    /// connection is known to be TLS; before that, its bytes take the
+    /// ordinary path.
+    pub fn record(
+        &mut self,
+        flow: FlowKey,
+        dir: Direction,
+        at: Timestamp,
+        header: [u8; 5],
+        body: Vec<u8>,
+    ) -> io::Result<()> {
+        let Some(mut c) = self.flows.remove(&flow) else {
+            return Ok(());
+        };
+        c.last_time = at;
+        let r = match c.detect {
+            Detect::Tls | Detect::Filtered => {
+                self.feed_with(&mut c, dir, at, |deframer, keep, out| {
+                    deframer.feed_record(header, body, keep, out)
+                })
+            }
+            Detect::NotTls => Ok(()),
+            Detect::Unknown => self
+                .data_inner(&mut c, dir, at, &header)
+                .and_then(|()| self.data_inner(&mut c, dir, at, &body)),
+        };
+        self.flows.insert(flow, c);
+        r
+    }
+
     fn feed_records(
         &mut self,
         c: &mut Conn,
         dir: Direction,
         at: Timestamp,
         bytes: &[u8],
+    ) -> io::Result<()> {
+        self.feed_with(c, dir, at, |deframer, keep, out| {
+            deframer.feed(bytes, keep, out)
+        })
+    }
+
+    /// Runs `feed` (one of the deframer's ways in) with this direction's
+    /// deframer, each record it cuts going to the handlers.
+    fn feed_with(
+        &mut self,
+        c: &mut Conn,
+        dir: Direction,
+        at: Timestamp,
+        feed: impl FnOnce(
+            &mut RecordDeframer,
+            &mut dyn FnMut(&RecordHeader) -> bool,
+            &mut dyn FnMut(RecordItem<'_>),
+        ),
     ) -> io::Result<()> {
         // The deframer is taken out while it runs, so that each record
         // goes to the handlers as it is cut, its body borrowed (no copy),
@@ -476,7 +528,7 @@ impl<'s> Observer<'s> {
         };
         let mut deframer = std::mem::take(&mut c.dirs[di(dir)].deframer);
         let mut result = Ok(());
-        deframer.feed(bytes, &mut keep, &mut |item| {
+        feed(&mut deframer, &mut keep, &mut |item| {
             // After an error, or once the handlers gave up on this
             // direction's record boundaries, the rest is not looked at.
             if result.is_ok() && !c.dirs[di(dir)].lose_sync {
@@ -1921,6 +1973,23 @@ impl crate::capture::StreamSink for Observer<'_> {
             }
         };
         match r {
+            Ok(()) => std::ops::ControlFlow::Continue(()),
+            Err(e) => {
+                self.error = Some(e);
+                std::ops::ControlFlow::Break(())
+            }
+        }
+    }
+
+    fn on_record(
+        &mut self,
+        flow: crate::capture::FlowId,
+        dir: Direction,
+        ts: Timestamp,
+        header: [u8; 5],
+        body: Vec<u8>,
+    ) -> std::ops::ControlFlow<()> {
+        match self.record(flow, dir, ts, header, body) {
             Ok(()) => std::ops::ControlFlow::Continue(()),
             Err(e) => {
                 self.error = Some(e);

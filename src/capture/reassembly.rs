@@ -155,6 +155,33 @@ impl<B> StreamEventOf<B> {
 /// capture (for example, when the output pipe closed).
 pub trait StreamSink {
     fn on_event(&mut self, event: StreamEvent<'_>) -> ControlFlow<()>;
+
+    /// The next bytes of one direction's stream, known to be exactly one
+    /// TLS record (`header`, then `body`, whose length the header gives),
+    /// gathered by the producer from however many segments carried it.
+    /// The body is handed over so that it can be decrypted where it lies.
+    /// By default, the same bytes as two `Data` events.
+    fn on_record(
+        &mut self,
+        flow: FlowId,
+        dir: Direction,
+        ts: Timestamp,
+        header: [u8; 5],
+        body: Vec<u8>,
+    ) -> ControlFlow<()> {
+        self.on_event(StreamEvent::Data {
+            flow,
+            dir,
+            ts,
+            bytes: &header,
+        })?;
+        self.on_event(StreamEvent::Data {
+            flow,
+            dir,
+            ts,
+            bytes: &body,
+        })
+    }
 }
 
 impl<F> StreamSink for F

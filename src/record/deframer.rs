@@ -225,6 +225,40 @@ impl RecordDeframer {
         }
     }
 
+    /// Feeds one whole record, its header and its body, as
+    /// [`feed`](Self::feed) would with their bytes, but handing `body`
+    /// itself on (no copy) when the stream is at a record boundary, as it
+    /// is when the producer cut the stream at the same boundaries. Any
+    /// other state, or a header that is not a record of `body`'s length,
+    /// takes the ordinary path.
+    pub fn feed_record(
+        &mut self,
+        header_bytes: [u8; 5],
+        body: Vec<u8>,
+        keep: &mut dyn FnMut(&RecordHeader) -> bool,
+        out: &mut dyn FnMut(RecordItem<'_>),
+    ) {
+        let header = RecordHeader::parse(&header_bytes);
+        let at_boundary = matches!(self.state, State::Header) && self.header_len == 0;
+        if !at_boundary
+            || self.at_start
+            || !header.is_plausible()
+            || header.length as usize != body.len()
+        {
+            self.feed(&header_bytes, keep, out);
+            self.feed(&body, keep, out);
+            return;
+        }
+        let start = self.offset;
+        self.offset += 5 + body.len() as u64;
+        let wanted = keep(&header);
+        out(RecordItem::Record {
+            header,
+            offset: start,
+            body: wanted.then_some(Cow::Owned(body)),
+        });
+    }
+
     fn finish_body(&mut self, out: &mut dyn FnMut(RecordItem<'_>)) {
         if let State::Body {
             header,
@@ -422,6 +456,71 @@ mod tests {
         for chunk in [1, 2, 3, 5, 7, 100, 1000] {
             assert_eq!(deframe_in_chunks(&stream, chunk), expect, "chunk {chunk}");
         }
+    }
+
+    /// Records handed over whole give what their bytes give, and the
+    /// body itself (owned) when kept; out of step, the ordinary path.
+    #[test]
+    fn whole_records_handed_over() {
+        fn items(
+            d: &mut RecordDeframer,
+            feed: impl FnOnce(&mut RecordDeframer, &mut dyn FnMut(RecordItem<'_>)),
+        ) -> Vec<String> {
+            let mut got = Vec::new();
+            feed(d, &mut |item| {
+                let owned = matches!(
+                    &item,
+                    RecordItem::Record {
+                        body: Some(Cow::Owned(_)),
+                        ..
+                    }
+                );
+                got.push(format!("{item:?} owned={owned}"));
+            });
+            got
+        }
+        let first = record(22, &[1, 0, 0, 2, 9, 9]);
+        let second = record(23, &[0xaa; 300]);
+        let header = |r: &[u8]| <[u8; 5]>::try_from(&r[..5]).unwrap();
+        let mut d = RecordDeframer::new();
+        items(&mut d, |d, out| d.feed(&first, &mut |_| true, out));
+        let got = items(&mut d, |d, out| {
+            d.feed_record(header(&second), second[5..].to_vec(), &mut |_| true, out)
+        });
+        assert_eq!(got.len(), 1);
+        assert!(
+            got[0].contains("offset: 11") && got[0].ends_with("owned=true"),
+            "{got:?}"
+        );
+        assert_eq!(d.offset(), 11 + 305);
+        // Not kept: only counted.
+        let got = items(&mut d, |d, out| {
+            d.feed_record(header(&second), second[5..].to_vec(), &mut |_| false, out)
+        });
+        assert!(got[0].contains("body: None"), "{got:?}");
+        // Mid-record, or a header that does not match the body: the same
+        // as feeding the bytes.
+        let mut plain = RecordDeframer::new();
+        let mut handed = RecordDeframer::new();
+        for d in [&mut plain, &mut handed] {
+            items(d, |d, out| d.feed(&first[..3], &mut |_| true, out));
+        }
+        let a = items(&mut plain, |d, out| {
+            d.feed(&first[3..8], &mut |_| true, out);
+            d.feed(&first[8..], &mut |_| true, out);
+        });
+        let b = items(&mut handed, |d, out| {
+            d.feed_record(header(&first[3..]), first[8..].to_vec(), &mut |_| true, out)
+        });
+        assert_eq!(a.len(), 1);
+        assert_eq!(a, b);
+        let mut d = RecordDeframer::new();
+        items(&mut d, |d, out| d.feed(&first, &mut |_| true, out));
+        let got = items(&mut d, |d, out| {
+            d.feed_record(header(&second), second[5..100].to_vec(), &mut |_| true, out)
+        });
+        assert!(got.is_empty(), "{got:?}");
+        assert_eq!(d.pending(), Some((11, 300 - 95)));
     }
 
     #[test]

@@ -27,7 +27,7 @@ use serde_json::Value;
 
 use sslwalk::capture::observer::{Observer, ObserverFilter, Secrets};
 use sslwalk::capture::writer::{PcapWriter, TcpConversation};
-use sslwalk::capture::{run_capture, CaptureOptions};
+use sslwalk::capture::{run_capture, run_capture_threaded, CaptureOptions};
 use sslwalk::crypto::keylog::KeyLog;
 use sslwalk::engine::{Credentials, Engine, EngineConfig, Role};
 use sslwalk::event::{
@@ -694,15 +694,31 @@ fn to_pcap(flights: &[(Direction, Vec<u8>)], alter: &dyn Fn(usize, &mut Vec<u8>)
     w.into_inner()
 }
 
-/// Decodes a pcap in memory with the observer and these secrets.
+/// Decodes a pcap in memory with the observer and these secrets, on one
+/// thread and on two (as `decode` does, records gathered by the reader
+/// and handed over whole): the events must be the same.
 fn observe(pcap: &[u8], secrets: Secrets) -> Vec<Event> {
-    let mut sink = VecSink::default();
-    {
-        let mut o = Observer::new(&mut sink, ObserverFilter::default()).with_secrets(secrets);
-        run_capture(pcap, &CaptureOptions::default(), &mut o).unwrap();
-        o.finish().unwrap();
+    let run = |threaded: bool| {
+        let mut sink = VecSink::default();
+        {
+            let mut o =
+                Observer::new(&mut sink, ObserverFilter::default()).with_secrets(secrets.clone());
+            if threaded {
+                run_capture_threaded(pcap, &CaptureOptions::default(), &mut o).unwrap();
+            } else {
+                run_capture(pcap, &CaptureOptions::default(), &mut o).unwrap();
+            }
+            o.finish().unwrap();
+        }
+        sink.0
+    };
+    let plain = run(false);
+    let threaded = run(true);
+    assert_eq!(plain.len(), threaded.len(), "events, one thread and two");
+    for (i, (p, t)) in plain.iter().zip(&threaded).enumerate() {
+        assert_eq!(p, t, "event {i}, one thread and two");
     }
-    sink.0
+    plain
 }
 
 /// (direction, name, step, raw) of each message.
