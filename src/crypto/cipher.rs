@@ -33,11 +33,11 @@
 
 use std::fmt;
 
+use crate::crypto::des::DesCipher;
 use aes::{Aes128, Aes256};
 use cipher::generic_array::GenericArray;
 use cipher::inout::InOutBuf;
 use cipher::{BlockDecrypt, BlockEncrypt, BlockSizeUser, KeyInit};
-use des::{Des, TdesEde3};
 use rc2::Rc2;
 
 use crate::wire::suites::{BulkCipher, CipherKind};
@@ -154,12 +154,12 @@ impl RecordCipher {
                         key,
                         RC2_EFFECTIVE_KEY_BITS,
                     ))),
-                    BulkCipher::Des40Cbc | BulkCipher::DesCbc => {
-                        BlockImpl::Des(Box::new(Des::new_from_slice(key).map_err(key_err)?))
-                    }
-                    BulkCipher::TripleDesEdeCbc => {
-                        BlockImpl::Tdes(Box::new(TdesEde3::new_from_slice(key).map_err(key_err)?))
-                    }
+                    BulkCipher::Des40Cbc | BulkCipher::DesCbc => BlockImpl::Des(Box::new(
+                        DesCipher::des(key.try_into().map_err(|_| bad_key)?),
+                    )),
+                    BulkCipher::TripleDesEdeCbc => BlockImpl::Des(Box::new(DesCipher::triple_des(
+                        key.try_into().map_err(|_| bad_key)?,
+                    ))),
                     BulkCipher::Aes128Cbc => {
                         BlockImpl::Aes128(Box::new(Aes128::new_from_slice(key).map_err(key_err)?))
                     }
@@ -268,18 +268,17 @@ impl Rc4Cipher {
 
 enum BlockImpl {
     Rc2(Box<Rc2>),
-    Des(Box<Des>),
-    Tdes(Box<TdesEde3>),
+    /// DES and 3DES, written here (`crypto::des`), with CBC of their own.
+    Des(Box<DesCipher>),
     Aes128(Box<Aes128>),
     Aes256(Box<Aes256>),
 }
 
 macro_rules! with_block {
-    ($imp:expr, $c:ident => $body:expr) => {
+    ($imp:expr, $c:ident => $body:expr, des $d:ident => $des:expr) => {
         match $imp {
             BlockImpl::Rc2($c) => $body,
-            BlockImpl::Des($c) => $body,
-            BlockImpl::Tdes($c) => $body,
+            BlockImpl::Des($d) => $des,
             BlockImpl::Aes128($c) => $body,
             BlockImpl::Aes256($c) => $body,
         }
@@ -303,7 +302,8 @@ impl CbcCipher {
     /// Panics unless `iv` is one block and `data` a whole number of blocks
     /// (the record layer pads first).
     pub fn encrypt(&self, iv: &[u8], data: &mut [u8]) {
-        with_block!(&self.imp, c => cbc_encrypt(&**c, iv, data))
+        with_block!(&self.imp, c => cbc_encrypt(&**c, iv, data),
+            des d => d.cbc_encrypt(iv.try_into().expect("CBC IV must be one block"), data))
     }
 
     /// Decrypts `ciphertext` in CBC mode starting from `iv`, into `out`
@@ -312,7 +312,8 @@ impl CbcCipher {
     /// Panics unless `iv` is one block and `ciphertext` and `out` are the
     /// same whole number of blocks.
     pub fn decrypt(&self, iv: &[u8], ciphertext: &[u8], out: &mut [u8]) {
-        with_block!(&self.imp, c => cbc_decrypt(&**c, iv, ciphertext, out))
+        with_block!(&self.imp, c => cbc_decrypt(&**c, iv, ciphertext, out),
+            des d => d.cbc_decrypt(iv.try_into().expect("CBC IV must be one block"), ciphertext, out))
     }
 }
 

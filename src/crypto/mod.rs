@@ -8,6 +8,7 @@
 //! IO, no printing.
 
 pub mod cipher;
+pub mod des;
 pub mod keylog;
 pub mod keys;
 pub mod mac;
