@@ -428,13 +428,7 @@ impl GcmCipher {
 mod tests {
     use super::*;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        let s: String = s.split_whitespace().collect();
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::crypto::prf::unhex;
 
     fn cbc(cipher: BulkCipher, key: &str) -> CbcCipher {
         match RecordCipher::new(cipher, &unhex(key)).unwrap() {

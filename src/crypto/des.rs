@@ -381,14 +381,8 @@ fn reversed(mut keys: [RoundKey; 16]) -> [RoundKey; 16] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::prf::unhex as hex;
     use cipher::{BlockDecrypt, BlockEncrypt, KeyInit};
-
-    fn hex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
 
     #[test]
     fn every_s_box_row_is_a_permutation() {

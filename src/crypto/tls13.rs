@@ -140,12 +140,7 @@ pub fn finished_verify_data(hash: Tls13Hash, base_key: &[u8], transcript_hash: &
 mod tests {
     use super::*;
 
-    fn unhex(s: &str) -> Vec<u8> {
-        (0..s.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-            .collect()
-    }
+    use crate::crypto::prf::unhex;
 
     /// RFC 5869 Appendix A.1 (SHA-256), the Expand step.
     #[test]
