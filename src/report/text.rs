@@ -161,19 +161,26 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 /// that stay whole), the first starting with `first`, the others indented
 /// to the same column.
 fn wrap(text: &str, first: &str, width: usize) -> Vec<String> {
-    let indent = " ".repeat(first.chars().count());
+    let indent_width = first.chars().count();
+    let indent = " ".repeat(indent_width);
     let mut lines = Vec::new();
     let mut line = first.to_string();
+    // The line's width in characters, kept as it grows.
+    let mut line_width = indent_width;
     let mut empty = true;
     for word in text.split_whitespace() {
-        if !empty && line.chars().count() + 1 + word.chars().count() > width {
+        let word_width = word.chars().count();
+        if !empty && line_width + 1 + word_width > width {
             lines.push(std::mem::replace(&mut line, indent.clone()));
+            line_width = indent_width;
             empty = true;
         }
         if !empty {
             line.push(' ');
+            line_width += 1;
         }
         line.push_str(word);
+        line_width += word_width;
         empty = false;
     }
     lines.push(line);
