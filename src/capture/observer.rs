@@ -1972,13 +1972,7 @@ impl crate::capture::StreamSink for Observer<'_> {
                 Ok(())
             }
         };
-        match r {
-            Ok(()) => std::ops::ControlFlow::Continue(()),
-            Err(e) => {
-                self.error = Some(e);
-                std::ops::ControlFlow::Break(())
-            }
-        }
+        self.keep_going(r)
     }
 
     fn on_record(
@@ -1989,7 +1983,16 @@ impl crate::capture::StreamSink for Observer<'_> {
         header: [u8; 5],
         body: Vec<u8>,
     ) -> std::ops::ControlFlow<()> {
-        match self.record(flow, dir, ts, header, body) {
+        let r = self.record(flow, dir, ts, header, body);
+        self.keep_going(r)
+    }
+}
+
+impl Observer<'_> {
+    /// Whether the capture goes on after a step: an output error stops it
+    /// and is kept for [`Observer::take_error`].
+    fn keep_going(&mut self, r: io::Result<()>) -> std::ops::ControlFlow<()> {
+        match r {
             Ok(()) => std::ops::ControlFlow::Continue(()),
             Err(e) => {
                 self.error = Some(e);

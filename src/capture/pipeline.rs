@@ -172,16 +172,11 @@ impl Cutter {
                 }
                 CutMode::Records => {
                     if self.header_len < 5 {
-                        let n = (5 - self.header_len).min(data.len());
-                        self.header[self.header_len..self.header_len + n]
-                            .copy_from_slice(&data[..n]);
-                        self.header_len += n;
-                        data = &data[n..];
+                        data = &data[self.fill_header(data)..];
                         self.ts = ts;
-                        if self.header_len < 5 {
+                        let Some(header) = self.whole_header() else {
                             return;
-                        }
-                        let header = RecordHeader::parse(&self.header);
+                        };
                         if !header.is_plausible() {
                             // The consumer finds out for itself from the
                             // same bytes.
@@ -221,14 +216,10 @@ impl Cutter {
     fn follow_first(&mut self, data: &[u8]) -> usize {
         let mut used = 0;
         if self.header_len < 5 {
-            let n = (5 - self.header_len).min(data.len());
-            self.header[self.header_len..self.header_len + n].copy_from_slice(&data[..n]);
-            self.header_len += n;
-            used = n;
-            if self.header_len < 5 {
+            used = self.fill_header(data);
+            let Some(header) = self.whole_header() else {
                 return used;
-            }
-            let header = RecordHeader::parse(&self.header);
+            };
             if !header.is_plausible() {
                 // Not records (or an SSL 2.0 ClientHello, whose header is
                 // of another shape): no cutting on this stream.
@@ -245,6 +236,20 @@ impl Cutter {
             self.mode = CutMode::Records;
         }
         used
+    }
+
+    /// Takes the start of `data` into the current header, as much as it
+    /// lacks; how many bytes were taken.
+    fn fill_header(&mut self, data: &[u8]) -> usize {
+        let n = (5 - self.header_len).min(data.len());
+        self.header[self.header_len..self.header_len + n].copy_from_slice(&data[..n]);
+        self.header_len += n;
+        n
+    }
+
+    /// The current header, once all five bytes are in.
+    fn whole_header(&self) -> Option<RecordHeader> {
+        (self.header_len == 5).then(|| RecordHeader::parse(&self.header))
     }
 
     /// Gives up the record begun, as the bytes it had: before a gap or the

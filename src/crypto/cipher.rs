@@ -33,13 +33,13 @@
 
 use std::fmt;
 
-use crate::crypto::des::DesCipher;
 use aes::{Aes128, Aes256};
 use cipher::generic_array::GenericArray;
 use cipher::inout::InOutBuf;
 use cipher::{BlockDecrypt, BlockEncrypt, BlockSizeUser, KeyInit};
 use rc2::Rc2;
 
+use crate::crypto::des::DesCipher;
 use crate::wire::suites::{BulkCipher, CipherKind};
 
 /// RFC 2268 effective key bits for the TLS RC2 suites (see the module
