@@ -309,7 +309,7 @@ impl Connection {
                 self.send(*dir, &flight);
             }
             5 if self.records_left > 0 => {
-                let dir = if self.bursts_sent % BURSTS_PER_CLIENT_BURST == 0 {
+                let dir = if self.bursts_sent.is_multiple_of(BURSTS_PER_CLIENT_BURST) {
                     C2S
                 } else {
                     S2C

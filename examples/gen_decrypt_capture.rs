@@ -252,7 +252,7 @@ fn step(c: &mut Conn, mix: &mut Mix, plain: &mut [u8], out: &mut Output) -> Resu
         out.pcap.write_segments(&c.tcp.close())?;
         return Ok(true);
     }
-    let from_client = c.bursts % (SERVER_BURSTS_PER_CLIENT_BURST + 1) == 0;
+    let from_client = c.bursts.is_multiple_of(SERVER_BURSTS_PER_CLIENT_BURST + 1);
     c.bursts += 1;
     let n = c.records_left.min(BURST_RECORDS);
     c.records_left -= n;

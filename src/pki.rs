@@ -448,13 +448,13 @@ fn attribute_string(value: &Any) -> Option<String> {
         | Tag::NumericString
         | Tag::VisibleString => std::str::from_utf8(data).ok().map(str::to_owned),
         Tag::T61String => Some(data.iter().map(|&b| char::from(b)).collect()),
-        Tag::BmpString if data.len() % 2 == 0 => char::decode_utf16(
+        Tag::BmpString if data.len().is_multiple_of(2) => char::decode_utf16(
             data.chunks(2)
                 .map(|pair| u16::from_be_bytes([pair[0], pair[1]])),
         )
         .collect::<Result<String, _>>()
         .ok(),
-        Tag::UniversalString if data.len() % 4 == 0 => data
+        Tag::UniversalString if data.len().is_multiple_of(4) => data
             .chunks(4)
             .map(|quad| char::from_u32(u32::from_be_bytes([quad[0], quad[1], quad[2], quad[3]])))
             .collect::<Option<String>>(),
@@ -942,7 +942,7 @@ mod tests {
             let mut bytes: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
             // Half of them start like a certificate, to get past the first
             // tag check.
-            if rng.next() % 2 == 0 && len > 4 {
+            if rng.next().is_multiple_of(2) && len > 4 {
                 bytes[..4].copy_from_slice(&[0x30, 0x82, 0x02, 0xb0]);
             }
             let _ = summarize(&bytes);

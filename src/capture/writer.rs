@@ -779,7 +779,7 @@ fn captured_len(len: usize, snaplen: u32) -> usize {
 }
 
 fn pad_to_4(body: &mut Vec<u8>) {
-    while body.len() % 4 != 0 {
+    while !body.len().is_multiple_of(4) {
         body.push(0);
     }
 }

@@ -248,7 +248,7 @@ fn fixed<const N: usize>(
 
 fn decode_hex(text: &str, field: &'static str) -> Result<Vec<u8>, KeyLogErrorKind> {
     let digits = text.as_bytes();
-    if digits.len() % 2 != 0 {
+    if !digits.len().is_multiple_of(2) {
         return Err(KeyLogErrorKind::BadHex { field });
     }
     let nibble = |c: u8| match c {

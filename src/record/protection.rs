@@ -890,7 +890,7 @@ impl RecordProtection {
             return Err(Early(RecordError::DecodeError));
         }
         let body = &fragment[iv_len..];
-        if body.len() % bs != 0 {
+        if !body.len().is_multiple_of(bs) {
             // RFC 5246 §7.2.2: "either it wasn't an even multiple of the
             // block length" → bad_record_mac. The length is public, so
             // answering at once leaks nothing.

@@ -478,7 +478,7 @@ fn decode_u16_list<T: Codec>(
     r: &mut Reader<'_>,
     what: &'static str,
 ) -> Result<Vec<T>, DecodeError> {
-    if r.remaining() % 2 != 0 {
+    if !r.remaining().is_multiple_of(2) {
         return Err(r.bad_length(what, r.remaining()));
     }
     decode_list(r)

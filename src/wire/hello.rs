@@ -327,7 +327,7 @@ impl Codec for SslV2ClientHello {
         }
         let version = ProtocolVersion::decode(r)?;
         let spec_len = r.u16("SSLv2 CLIENT-HELLO.cipher_spec_length")? as usize;
-        if spec_len == 0 || spec_len % 3 != 0 {
+        if spec_len == 0 || !spec_len.is_multiple_of(3) {
             return Err(DecodeError::BadLength {
                 what: "SSLv2 CLIENT-HELLO.cipher_spec_length",
                 offset: r.offset() - 2,
