@@ -124,15 +124,21 @@ const fn sp_tables() -> [[u32; 64]; 8] {
     while i < 8 {
         let mut g = 0;
         while g < 64 {
-            let row = ((g >> 4) & 2) | (g & 1);
-            let col = (g >> 1) & 15;
-            let s = (S[i][row * 16 + col] as u32) << (28 - 4 * i);
+            let s = (s_box(i, g) as u32) << (28 - 4 * i);
             t[i][g] = permute32(s, &P);
             g += 1;
         }
         i += 1;
     }
     t
+}
+
+/// S-box `i + 1` on the 6-bit group `g`: the row from its outer bits, the
+/// column from its inner four.
+const fn s_box(i: usize, g: usize) -> u8 {
+    let row = ((g >> 4) & 2) | (g & 1);
+    let col = (g >> 1) & 15;
+    S[i][row * 16 + col]
 }
 
 /// Output bit j (from 1, most significant first) is input bit `table[j-1]`.

@@ -28,7 +28,7 @@
 //! Blocks go in and out through a 64x64 bit-matrix transposition in each
 //! of the eight 64-bit lanes (lane `g` of vector `k` is block `8k + g`).
 
-use super::{RoundKey, IP, P, S};
+use super::{s_box, RoundKey, IP, P};
 use std::arch::x86_64::*;
 
 /// Blocks that go through the cipher together: one per bit of a vector.
@@ -143,9 +143,7 @@ const fn leaves(split: &[[usize; 6]; 8]) -> [[[i32; 8]; 4]; 8] {
                         input |= values[k] << (5 - split[i][k]);
                         k += 1;
                     }
-                    let row = ((input >> 4) & 2) | (input & 1);
-                    let col = (input >> 1) & 15;
-                    let bit = (S[i][row * 16 + col] >> (3 - o)) & 1;
+                    let bit = (s_box(i, input) >> (3 - o)) & 1;
                     imm |= (bit as i32) << abc;
                     abc += 1;
                 }
