@@ -90,6 +90,7 @@ impl std::error::Error for CipherSetupError {}
 pub struct AeadTagMismatch;
 
 /// The cipher state of one direction.
+#[derive(Clone)]
 pub enum RecordCipher {
     Null,
     Stream(Rc4Cipher),
@@ -202,7 +203,9 @@ impl RecordCipher {
 /// cipher state is not reset). Written here because the `rc4` crate's
 /// generic byte-at-a-time wrapper ran at a third of OpenSSL's speed; the
 /// state lives in one 256-byte array indexed by `u8`, so the compiler
-/// drops every bounds check.
+/// drops every bounds check. Two copies are equal when their keystreams
+/// go on alike.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Rc4Cipher {
     cipher: BulkCipher,
     s: Box<[u8; 256]>,
@@ -266,6 +269,7 @@ impl Rc4Cipher {
 
 // -- CBC --
 
+#[derive(Clone)]
 enum BlockImpl {
     Rc2(Box<Rc2>),
     /// DES and 3DES, written here (`crypto::des`), with CBC of their own.
@@ -286,6 +290,7 @@ macro_rules! with_block {
 }
 
 /// A block cipher in CBC mode. It keeps no IV: each call is given one.
+#[derive(Clone)]
 pub struct CbcCipher {
     cipher: BulkCipher,
     imp: BlockImpl,
@@ -361,6 +366,7 @@ fn cbc_decrypt<C: BlockDecrypt>(cipher: &C, iv: &[u8], ciphertext: &[u8], out: &
 /// AES-GCM with a 16-byte tag; the nonce is supplied per record. Backed by
 /// `ring::aead` (hardware AES and carry-less multiplication where the CPU
 /// has them).
+#[derive(Clone)]
 pub struct GcmCipher {
     cipher: BulkCipher,
     /// Boxed: ring's expanded key schedule is large.

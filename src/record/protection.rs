@@ -30,10 +30,13 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use rand::RngCore;
 
-use crate::crypto::cipher::{CipherSetupError, RecordCipher, GCM_NONCE_LEN, GCM_TAG_LEN};
+use crate::crypto::cipher::{
+    CipherSetupError, Rc4Cipher, RecordCipher, GCM_NONCE_LEN, GCM_TAG_LEN,
+};
 use crate::crypto::keys::{self, KeyMaterial};
 use crate::crypto::mac::{
     self, MacAlgorithm, MacConstruction, MacOutput, MacSetupError, RecordMac,
@@ -416,6 +419,7 @@ impl Tls13Protection {
 
 // -- The protection state --
 
+#[derive(Clone, PartialEq, Eq)]
 enum IvState {
     None,
     /// SSL 3.0 / TLS 1.0: the next record's IV, and whether it is still
@@ -428,8 +432,49 @@ enum IvState {
     GcmSalt([u8; GCM_SALT_LEN]),
 }
 
-/// The protection of one direction after ChangeCipherSpec.
+/// Which keys a [`RecordProtection`] was made with: one number per
+/// [`RecordProtection::new`], kept by its clones, so that a clone's work
+/// is taken over only by a protection with the same keys.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyingId(u64);
+
+impl KeyingId {
+    fn fresh() -> Self {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    }
+}
+
+/// Where a direction's protection stands between two records: its keys,
+/// and all that a record moves on (the sequence number, the CBC chain of
+/// SSL 3.0 and TLS 1.0, the RC4 keystream). Opening a record is a function
+/// of the progress and the record alone, so a clone that opened records
+/// on another thread hands its progress back with what it opened, and
+/// the original, found at the progress the clone started from, takes
+/// both over ([`RecordProtection::is_at`], [`RecordProtection::resume`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Progress {
+    keying: KeyingId,
+    next_seq: Option<u64>,
+    iv: IvState,
+    keystream: Option<Rc4Cipher>,
+}
+
+impl fmt::Debug for Progress {
+    // The chaining IV and the keystream state are secrets: not printed.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Progress")
+            .field("keying", &self.keying)
+            .field("next_seq", &self.next_seq)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The protection of one direction after ChangeCipherSpec. A clone has the
+/// same keys and progress, and goes on independently.
+#[derive(Clone)]
 pub struct RecordProtection {
+    keying: KeyingId,
     version: ProtocolVersion,
     cipher_id: BulkCipher,
     mac: Option<RecordMac>,
@@ -522,6 +567,7 @@ impl RecordProtection {
             return Err(ProtectionSetupError::EncryptThenMacWithSsl3);
         }
         Ok(Self {
+            keying: KeyingId::fresh(),
             version,
             cipher_id: suite.cipher,
             mac,
@@ -558,6 +604,114 @@ impl RecordProtection {
 
     pub fn version(&self) -> ProtocolVersion {
         self.version
+    }
+
+    /// The keys this protection (or the one it was cloned from) was made
+    /// with.
+    pub fn keying(&self) -> KeyingId {
+        self.keying
+    }
+
+    /// Where this protection stands: see [`Progress`].
+    pub fn progress(&self) -> Progress {
+        Progress {
+            keying: self.keying,
+            next_seq: self.next_seq,
+            iv: self.iv.clone(),
+            keystream: match &self.cipher {
+                RecordCipher::Stream(rc4) => Some(rc4.clone()),
+                _ => None,
+            },
+        }
+    }
+
+    /// Whether this protection stands at `progress` (without copying its
+    /// own).
+    pub fn is_at(&self, progress: &Progress) -> bool {
+        self.keying == progress.keying
+            && self.next_seq == progress.next_seq
+            && self.iv == progress.iv
+            && match (&self.cipher, &progress.keystream) {
+                (RecordCipher::Stream(rc4), Some(k)) => rc4 == k,
+                (RecordCipher::Stream(_), None) | (_, Some(_)) => false,
+                (_, None) => true,
+            }
+    }
+
+    /// Moves on to `progress`, which a clone of this protection reached;
+    /// `false`, and nothing changed, for another keying's.
+    pub fn resume(&mut self, progress: Progress) -> bool {
+        if progress.keying != self.keying {
+            return false;
+        }
+        self.next_seq = progress.next_seq;
+        self.iv = progress.iv;
+        if let (RecordCipher::Stream(rc4), Some(k)) = (&mut self.cipher, progress.keystream) {
+            *rc4 = k;
+        }
+        true
+    }
+
+    /// How many bytes from the end of a record's fragment the next
+    /// record's IV comes from, where records chain (SSL 3.0 and TLS 1.0
+    /// CBC: the last ciphertext block, followed by the MAC under
+    /// encrypt-then-MAC); `None` where they do not.
+    pub fn chain_tail_len(&self) -> Option<usize> {
+        match &self.iv {
+            IvState::Implicit { next, .. } => {
+                let mac = if self.encrypt_then_mac {
+                    self.mac.as_ref().map_or(0, RecordMac::len)
+                } else {
+                    0
+                };
+                Some(next.len() + mac)
+            }
+            _ => None,
+        }
+    }
+
+    /// Sets the CBC chain from `tail`, the last [`Self::chain_tail_len`]
+    /// bytes (or more) of the fragment of the record before: for a clone
+    /// that joins a direction where records went by without it. `false`,
+    /// and nothing changed, where records do not chain or `tail` is short.
+    pub fn set_chain(&mut self, tail: &[u8]) -> bool {
+        let Some(need) = self.chain_tail_len() else {
+            return false;
+        };
+        if tail.len() < need {
+            return false;
+        }
+        let IvState::Implicit {
+            next,
+            from_key_block,
+        } = &mut self.iv
+        else {
+            return false;
+        };
+        let start = tail.len() - need;
+        let bs = next.len();
+        next.copy_from_slice(&tail[start..start + bs]);
+        *from_key_block = false;
+        true
+    }
+
+    /// Whether a keystream runs on from record to record (RC4).
+    pub fn is_stream(&self) -> bool {
+        matches!(self.cipher, RecordCipher::Stream(_))
+    }
+
+    /// Moves the keystream on by `bytes` without decrypting anything: for
+    /// a clone that joins a direction where that many fragment bytes went
+    /// by without it. Costs what decrypting them would.
+    pub fn skip_keystream(&mut self, mut bytes: u64) {
+        if let RecordCipher::Stream(rc4) = &mut self.cipher {
+            let mut scratch = [0u8; 4096];
+            while bytes > 0 {
+                let n = bytes.min(scratch.len() as u64) as usize;
+                rc4.apply(&mut scratch[..n]);
+                bytes -= n as u64;
+            }
+        }
     }
 
     pub fn cipher(&self) -> BulkCipher {
@@ -1288,6 +1442,74 @@ mod tests {
         out.push((ContentType::ApplicationData, key_bytes(MAX_PLAINTEXT, 9)));
         out.push((ContentType::ApplicationData, b"last".to_vec()));
         out
+    }
+
+    /// A clone that joins a direction some records late, brought forward
+    /// the way `capture::ahead` does (sequence number, CBC chain, RC4
+    /// keystream), opens the rest exactly as the original does; the
+    /// original, found at the clone's progress before each record, takes
+    /// over its progress after and opens on from there. Another keying's
+    /// progress, or one a record behind, is refused.
+    #[test]
+    fn a_clone_brought_forward_opens_alike_and_hands_its_progress_back() {
+        let mut rng = StdRng::seed_from_u64(7);
+        for (suite, v, etm) in cases() {
+            let what = name(suite, v, etm);
+            let (mut tx, mut rx) = pair(suite, v, etm);
+            let (_, other) = pair(suite, v, etm);
+            let records: Vec<Vec<u8>> = payloads()
+                .into_iter()
+                .map(|(ct, data)| tx.seal(ct, v, &data, &mut rng).unwrap())
+                .collect();
+            // The seed: the receiver's state before record 0; the clone
+            // joins at record 3, which the original opens first.
+            let mut ahead = rx.clone();
+            assert_eq!(ahead.keying(), rx.keying(), "{what}");
+            assert_ne!(other.keying(), rx.keying(), "{what}");
+            for r in &records[..3] {
+                open_record(&mut rx, r).unwrap();
+            }
+            let skipped = &records[..3];
+            ahead.set_sequence_number(3);
+            if let Some(n) = ahead.chain_tail_len() {
+                let last = &skipped[2];
+                assert!(!ahead.set_chain(&last[last.len() - n + 1..]), "{what}");
+                assert!(ahead.set_chain(&last[last.len() - n..]), "{what}");
+            } else {
+                assert!(!ahead.set_chain(&[0; 64]), "{what}");
+            }
+            ahead.skip_keystream(skipped.iter().map(|r| r.len() as u64 - 5).sum());
+            for (i, r) in records.iter().enumerate().skip(3) {
+                let before = ahead.progress();
+                let opened = open_record(&mut ahead, r)
+                    .unwrap_or_else(|e| panic!("{what}: record {i}: {e:?}"));
+                let after = ahead.progress();
+                assert!(rx.is_at(&before), "{what}: record {i}");
+                assert!(!rx.is_at(&after), "{what}: record {i}");
+                assert!(!other.is_at(&before), "{what}: another keying");
+                if i % 2 == 0 {
+                    // Taken over.
+                    assert!(!other.clone().resume(after.clone()), "{what}");
+                    assert!(rx.resume(after), "{what}");
+                } else {
+                    // Opened here: the same as the clone's.
+                    assert_eq!(
+                        open_record(&mut rx, r).unwrap(),
+                        opened,
+                        "{what}: record {i}"
+                    );
+                    assert!(rx.is_at(&after), "{what}: record {i}");
+                }
+            }
+            let last = tx
+                .seal(ContentType::ApplicationData, v, b"on", &mut rng)
+                .unwrap();
+            assert_eq!(
+                open_record(&mut rx, &last).unwrap().plaintext,
+                b"on",
+                "{what}"
+            );
+        }
     }
 
     #[test]
