@@ -11,13 +11,16 @@
 //!
 //! [`run_capture_threaded`] (what `decode` uses) runs everything up to the
 //! sink on a thread of its own and hands the events over in batches
-//! ([`pipeline`]).
+//! ([`pipeline`]); that thread also opens protected records ahead, with
+//! keys the observer hands it, when the observer is the busier
+//! ([`ahead`]).
 //!
 //! Formats and RFCs are listed in each submodule. [`writer`] produces
 //! captures for tests, fixtures and benchmarks.
 //!
-//! What this module does not do: anything TLS (the observer consumes
-//! [`StreamEvent`]s), IP fragment reassembly, checksum verification, or any
+//! What this module does not do: anything TLS but cutting records and
+//! opening them with the observer's protections (the observer consumes
+//! [`StreamEvent`]s and whole records), IP fragment reassembly, checksum verification, or any
 //! printing: counts and typed errors go back to the caller, which decides
 //! what to tell the user. Memory stays flat: one read buffer, out-of-order
 //! data bounded per direction and in total, a bounded number of open
@@ -25,6 +28,7 @@
 //!
 //! Dependencies: `event` (Direction, Timestamp) and the pcap-parser crate.
 
+pub mod ahead;
 pub mod net;
 pub mod observer;
 pub mod pcap;
@@ -41,7 +45,7 @@ pub use pcap::{CaptureFormat, CaptureItem, Packet, PacketSource};
 pub use pipeline::run_capture_threaded;
 pub use reassembly::{
     CloseReason, FlowId, Reassembler, ReassemblyConfig, ReassemblyStats, StreamEvent,
-    StreamEventOf, StreamSink,
+    StreamEventOf, StreamSink, WholeRecord,
 };
 
 /// Why a capture could not be read (further).

@@ -31,7 +31,8 @@ use std::hash::BuildHasherDefault;
 use std::io;
 use std::net::SocketAddr;
 
-use crate::capture::reassembly::FxHasher;
+use crate::capture::ahead::{AheadLink, OpenedAhead, Seed};
+use crate::capture::reassembly::{FxHasher, WholeRecord};
 use crate::crypto::keylog::{KeyLog, Tls13Label};
 use crate::crypto::keys::key_material;
 use crate::crypto::prf;
@@ -44,7 +45,7 @@ use crate::event::*;
 use crate::pki;
 use crate::record::deframer::{is_control, HandshakeJoiner, RecordDeframer, RecordItem};
 use crate::record::protection::{
-    self, RecordError, RecordFacts, RecordProtection, Tls13Protection,
+    self, KeyingId, RecordError, RecordFacts, RecordProtection, Tls13Protection,
 };
 use crate::wire::handshake::{ClientKeyExchange, ServerKeyExchange};
 use crate::wire::record::{classify_stream_start, StreamStart};
@@ -65,6 +66,9 @@ pub struct ObserverStats {
     pub incomplete: u64,
     /// Connections of which at least one protected record was decrypted.
     pub decrypted: u64,
+    /// Protected records whose opening was taken over from the reading
+    /// thread ([`crate::capture::ahead`]).
+    pub opened_ahead: u64,
 }
 
 /// What a decoder may decrypt with.
@@ -147,7 +151,33 @@ struct DirState {
     /// The handlers found record boundaries lost (an impossible handshake
     /// length): the deframer stops once the current chunk is done.
     lose_sync: bool,
+    /// The whole record being handled, as the capture pipeline cut it.
+    cut: Option<Cut>,
+    /// What the reading thread was last given to open this direction with.
+    seeded: Seeded,
 }
+
+/// A whole record from the capture pipeline ([`Observer::record`]).
+#[derive(Debug)]
+struct Cut {
+    flow: FlowKey,
+    index: u64,
+    offset: u64,
+    ahead: Option<Box<OpenedAhead>>,
+}
+
+/// The last seed published for a direction: its keys, and the records
+/// opened here since.
+#[derive(Debug, Default)]
+struct Seeded {
+    keying: Option<KeyingId>,
+    opened_here: u32,
+}
+
+/// Records a direction's protection opens here before it is published
+/// again: the reader may have dropped the last seed (an RC4 direction it
+/// did not take over).
+const RESEED_AFTER: u32 = 32;
 
 #[derive(Debug, Default)]
 struct HandshakeState {
@@ -286,6 +316,8 @@ pub struct Observer<'s> {
     /// Master secrets by session ID and by session ticket.
     sessions: HashMap<Vec<u8>, CachedSession>,
     session_order: std::collections::VecDeque<Vec<u8>>,
+    /// Where protections go for the reading thread to open records ahead.
+    ahead: Option<AheadLink>,
 }
 
 impl<'s> Observer<'s> {
@@ -302,7 +334,16 @@ impl<'s> Observer<'s> {
             server_publics: Vec::new(),
             sessions: HashMap::new(),
             session_order: Default::default(),
+            ahead: None,
         }
+    }
+
+    /// Publishes the protections it opens records with to `link`, and
+    /// takes over the records the capture pipeline opened ahead with them
+    /// ([`crate::capture::ahead`]).
+    pub fn with_open_ahead(mut self, link: AheadLink) -> Self {
+        self.ahead = Some(link);
+        self
     }
 
     /// Decrypt with these secrets.
@@ -468,18 +509,32 @@ impl<'s> Observer<'s> {
         flow: FlowKey,
         dir: Direction,
         at: Timestamp,
-        header: [u8; 5],
-        body: Vec<u8>,
+        record: WholeRecord,
     ) -> io::Result<()> {
         let Some(mut c) = self.flows.remove(&flow) else {
             return Ok(());
         };
         c.last_time = at;
+        let WholeRecord {
+            header,
+            body,
+            index,
+            offset,
+            ahead,
+        } = record;
         let r = match c.detect {
             Detect::Tls | Detect::Filtered => {
-                self.feed_with(&mut c, dir, at, |deframer, keep, out| {
+                c.dirs[di(dir)].cut = Some(Cut {
+                    flow,
+                    index,
+                    offset,
+                    ahead,
+                });
+                let r = self.feed_with(&mut c, dir, at, |deframer, keep, out| {
                     deframer.feed_record(header, body, keep, out)
-                })
+                });
+                c.dirs[di(dir)].cut = None;
+                r
             }
             Detect::NotTls => Ok(()),
             Detect::Unknown => self
@@ -844,10 +899,45 @@ impl<'s> Observer<'s> {
         offset: u64,
         body: Cow<[u8]>,
     ) -> io::Result<()> {
+        // The pipeline's cut of this very record (the same stream offset).
+        let cut = c.dirs[di(dir)].cut.take().filter(|w| w.offset == offset);
         let dec = c.dec.as_mut().expect("checked by the caller");
         let p = dec.read[di(dir)].as_mut().expect("checked by the caller");
         let seq = p.sequence_number();
+        let (cut, ahead) = match cut {
+            Some(mut w) => {
+                let a = w.ahead.take();
+                (Some(w), a)
+            }
+            None => (None, None),
+        };
+        if let Some(a) = ahead.filter(|a| p.is_at(&a.before)) {
+            // Opened on the reading thread from where this protection
+            // stands: what opening it here would give (see capture::ahead).
+            let OpenedAhead { after, opened, .. } = *a;
+            p.resume(after);
+            self.stats.opened_ahead += 1;
+            let opened = Ok((header.content_type, opened.plaintext, opened.facts));
+            return self.on_opened(c, dir, at, offset, header, opened, seq);
+        }
         let opened = p.open(&header, body);
+        if let (Some(link), Some(w), Ok(_)) = (&self.ahead, cut, &opened) {
+            let seeded = &mut c.dirs[di(dir)].seeded;
+            seeded.opened_here += 1;
+            if seeded.keying != Some(p.keying()) || seeded.opened_here >= RESEED_AFTER {
+                *seeded = Seeded {
+                    keying: Some(p.keying()),
+                    opened_here: 0,
+                };
+                link.publish(Seed {
+                    flow: w.flow,
+                    dir,
+                    index: w.index + 1,
+                    offset: w.offset + 5 + u64::from(header.length),
+                    protection: p.clone(),
+                });
+            }
+        }
         if let Err(RecordError::DecodeError | RecordError::RecordOverflow) = &opened {
             // Refused before decryption, so the state did not move; but the
             // sender counted the record: keep the sequence numbers in step.
@@ -1980,10 +2070,9 @@ impl crate::capture::StreamSink for Observer<'_> {
         flow: crate::capture::FlowId,
         dir: Direction,
         ts: Timestamp,
-        header: [u8; 5],
-        body: Vec<u8>,
+        record: WholeRecord,
     ) -> std::ops::ControlFlow<()> {
-        let r = self.record(flow, dir, ts, header, body);
+        let r = self.record(flow, dir, ts, record);
         self.keep_going(r)
     }
 }

@@ -37,6 +37,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use std::net::SocketAddr;
 use std::ops::ControlFlow;
 
+use crate::capture::ahead::OpenedAhead;
 use crate::capture::net::{TcpFlags, TcpSegment};
 use crate::event::{Direction, Timestamp};
 
@@ -157,31 +158,44 @@ pub trait StreamSink {
     fn on_event(&mut self, event: StreamEvent<'_>) -> ControlFlow<()>;
 
     /// The next bytes of one direction's stream, known to be exactly one
-    /// TLS record (`header`, then `body`, whose length the header gives),
-    /// gathered by the producer from however many segments carried it.
-    /// The body is handed over so that it can be decrypted where it lies.
-    /// By default, the same bytes as two `Data` events.
+    /// TLS record (`record.header`, then `record.body`, whose length the
+    /// header gives), gathered by the producer from however many segments
+    /// carried it. The body is handed over so that it can be decrypted
+    /// where it lies. By default, the same bytes as two `Data` events.
     fn on_record(
         &mut self,
         flow: FlowId,
         dir: Direction,
         ts: Timestamp,
-        header: [u8; 5],
-        body: Vec<u8>,
+        record: WholeRecord,
     ) -> ControlFlow<()> {
         self.on_event(StreamEvent::Data {
             flow,
             dir,
             ts,
-            bytes: &header,
+            bytes: &record.header,
         })?;
         self.on_event(StreamEvent::Data {
             flow,
             dir,
             ts,
-            bytes: &body,
+            bytes: &record.body,
         })
     }
+}
+
+/// One whole record of a direction's stream, for [`StreamSink::on_record`].
+#[derive(Debug)]
+pub struct WholeRecord {
+    pub header: [u8; 5],
+    pub body: Vec<u8>,
+    /// Which of the direction's whole records this is, from 0.
+    pub index: u64,
+    /// Where its header starts in the direction's stream.
+    pub offset: u64,
+    /// The record as the producer opened it, if it did
+    /// ([`crate::capture::ahead`]).
+    pub ahead: Option<Box<OpenedAhead>>,
 }
 
 impl<F> StreamSink for F

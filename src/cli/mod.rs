@@ -20,6 +20,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
 use crate::analyze::Analyzer;
+use crate::capture::ahead::AheadLink;
 use crate::capture::observer::{Observer, ObserverFilter, Secrets};
 use crate::capture::{self, CaptureOptions};
 use crate::crypto::keylog;
@@ -316,10 +317,19 @@ fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
         }
         let mut tee = Tee(sinks);
         let mut analyzer = Analyzer::new(&mut tee, now());
-        let mut observer = Observer::new(&mut analyzer, filter).with_secrets(secrets);
-        // Reading and reassembly on a thread of their own, the TLS work here.
-        let captured =
-            capture::run_capture_threaded(input, &CaptureOptions::default(), &mut observer);
+        // Reading and reassembly on a thread of their own, the TLS work
+        // here, but for records that thread opens ahead when this one is
+        // the busier.
+        let link = AheadLink::new();
+        let mut observer = Observer::new(&mut analyzer, filter)
+            .with_secrets(secrets)
+            .with_open_ahead(link.clone());
+        let captured = capture::run_capture_threaded(
+            input,
+            &CaptureOptions::default(),
+            &mut observer,
+            Some(link),
+        );
         if let Some(e) = observer.take_error() {
             return Err(e);
         }

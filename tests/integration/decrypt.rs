@@ -25,6 +25,7 @@ use std::sync::Arc;
 use rand::SeedableRng;
 use serde_json::Value;
 
+use sslwalk::capture::ahead::AheadLink;
 use sslwalk::capture::observer::{Observer, ObserverFilter, Secrets};
 use sslwalk::capture::writer::{PcapWriter, TcpConversation};
 use sslwalk::capture::{run_capture, run_capture_threaded, CaptureOptions};
@@ -632,9 +633,9 @@ impl Exchange {
     }
 }
 
-/// A handshake, data both ways (a short line, then 40000 bytes: three
-/// records), optionally a renegotiation and more data, then close_notify.
-fn converse(version: ProtocolVersion, suite: CipherSuite, renegotiate: bool) -> Exchange {
+/// An engine client and server of `version` and `suite`, their handshake
+/// done and its master secret in the exchange's key log.
+fn handshake(version: ProtocolVersion, suite: CipherSuite) -> (Exchange, Engine, Engine) {
     let seed = u64::from(suite.0) << 16 | u64::from(version.0);
     let mut client = Engine::new(config(Role::Client, version, suite, seed));
     let mut server = Engine::new(config(Role::Server, version, suite, seed + 1));
@@ -652,6 +653,13 @@ fn converse(version: ProtocolVersion, suite: CipherSuite, renegotiate: bool) -> 
         client.error()
     );
     x.log(&client);
+    (x, client, server)
+}
+
+/// A handshake, data both ways (a short line, then 40000 bytes: three
+/// records), optionally a renegotiation and more data, then close_notify.
+fn converse(version: ProtocolVersion, suite: CipherSuite, renegotiate: bool) -> Exchange {
+    let (mut x, mut client, mut server) = handshake(version, suite);
     client
         .send_application_data(b"ping from the client\n", &mut x.client)
         .unwrap();
@@ -704,7 +712,7 @@ fn observe(pcap: &[u8], secrets: Secrets) -> Vec<Event> {
             let mut o =
                 Observer::new(&mut sink, ObserverFilter::default()).with_secrets(secrets.clone());
             if threaded {
-                run_capture_threaded(pcap, &CaptureOptions::default(), &mut o).unwrap();
+                run_capture_threaded(pcap, &CaptureOptions::default(), &mut o, None).unwrap();
             } else {
                 run_capture(pcap, &CaptureOptions::default(), &mut o).unwrap();
             }
@@ -873,6 +881,100 @@ fn engine_conversations_decode_to_the_engines_own_messages() {
             assert!(why.contains("export RSA"), "{what}: {why}");
         }
     }
+}
+
+/// Records opened ahead on the reading thread (`capture::ahead`) change
+/// nothing: a conversation long enough that the reader is still cutting
+/// records when the observer's first keys reach it (more than the batches
+/// the pipeline keeps in flight), decoded on one thread and on two with
+/// every record the reader can open opened there, gives the same events,
+/// and records were taken over. Suites of each way a protection moves on
+/// from record to record: the CBC chain (TLS 1.0), explicit IVs, the RC4
+/// keystream, GCM; one renegotiating, so that keys change under the
+/// reader.
+#[test]
+fn records_opened_ahead_decode_the_same() {
+    let cases: &[(ProtocolVersion, u16, bool)] = &[
+        (TLS10, 0x002f, false), // AES128-SHA, implicit IV
+        (TLS11, 0x0009, false), // DES-CBC-SHA, explicit IV
+        (TLS12, 0x0005, true),  // RC4-SHA, renegotiation
+        (TLS12, 0x009c, false), // AES128-GCM-SHA256
+    ];
+    for &(version, code, renegotiate) in cases {
+        let suite = CipherSuite(code);
+        let what = format!("{version:?} {suite:?}");
+        let x = converse_bulk(version, suite, renegotiate);
+        let pcap = to_pcap(&x.flights, &|_, _| {});
+        let secrets = keylog_secrets(&x.keylog);
+        let run = |ahead: Option<AheadLink>| {
+            let mut sink = VecSink::default();
+            let stats = {
+                let mut o = Observer::new(&mut sink, ObserverFilter::default())
+                    .with_secrets(secrets.clone());
+                match ahead {
+                    Some(link) => {
+                        o = o.with_open_ahead(link.clone());
+                        run_capture_threaded(
+                            &pcap[..],
+                            &CaptureOptions::default(),
+                            &mut o,
+                            Some(link),
+                        )
+                    }
+                    None => run_capture(&pcap[..], &CaptureOptions::default(), &mut o),
+                }
+                .unwrap();
+                o.finish().unwrap()
+            };
+            (sink.0, stats)
+        };
+        let (plain, plain_stats) = run(None);
+        let (ahead, ahead_stats) = run(Some(AheadLink::eager()));
+        assert_eq!(plain_stats.opened_ahead, 0, "{what}");
+        assert!(
+            ahead_stats.opened_ahead > 100,
+            "{what}: {} records opened ahead",
+            ahead_stats.opened_ahead
+        );
+        assert_eq!(plain.len(), ahead.len(), "{what}: events");
+        for (i, (p, a)) in plain.iter().zip(&ahead).enumerate() {
+            assert_eq!(p, a, "{what}: event {i}");
+        }
+        let o = outcome(&plain);
+        assert!(o.decrypted && o.finished_verified == Some(true), "{what}");
+        let received: usize = server_data(&plain).iter().map(Vec::len).sum();
+        assert!(received >= BULK, "{what}: {received} bytes");
+    }
+}
+
+/// Bytes the server sends in [`converse_bulk`]: records enough for more
+/// batches than the capture pipeline keeps in flight.
+const BULK: usize = 6 << 20;
+
+/// A handshake, then [`BULK`] bytes from the server and a tenth of that
+/// from the client, in turns of 256 KiB; optionally a renegotiation
+/// halfway; then close_notify.
+fn converse_bulk(version: ProtocolVersion, suite: CipherSuite, renegotiate: bool) -> Exchange {
+    let (mut x, mut client, mut server) = handshake(version, suite);
+    let chunk: Vec<u8> = (0..256 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let turns = BULK / chunk.len();
+    for turn in 0..turns {
+        server.send_application_data(&chunk, &mut x.server).unwrap();
+        if turn % 10 == 0 {
+            client.send_application_data(&chunk, &mut x.client).unwrap();
+        }
+        x.pump(&mut client, &mut server);
+        if renegotiate && turn == turns / 2 {
+            client.renegotiate(&mut x.client).unwrap();
+            x.pump(&mut client, &mut server);
+            assert_eq!(client.handshakes(), 2);
+            x.log(&client);
+        }
+    }
+    assert_eq!(client.take_application_data().len(), turns * chunk.len());
+    client.close(&mut x.client).unwrap();
+    x.pump(&mut client, &mut server);
+    x
 }
 
 /// The flight that carries the server's 40000 bytes, and the offset of its

@@ -1,0 +1,265 @@
+//! Records opened ahead: the reading thread of [`super::pipeline`] opens
+//! some protected records itself, so that decryption and MAC checks are
+//! shared by both threads when the consumer's is the busier one.
+//!
+//! The consumer (the observer) is the only one that knows keys: it learns
+//! them from the handshake it follows. When it has opened a record with a
+//! [`RecordProtection`], it may [publish](AheadLink::publish) a clone of it
+//! as a [`Seed`]: the protection, and the index and stream offset of the
+//! direction's next record. The reader, which is ahead of the consumer by
+//! a few batches, takes the seed, brings the clone forward over the records
+//! it cut since (the sequence number counts them; the CBC chain of SSL 3.0
+//! and TLS 1.0 is the last block of the record before; RC4 skips as many
+//! keystream bytes as went by) and opens later records with it while the
+//! consumer is behind. Each record it opens goes over with an
+//! [`OpenedAhead`]: the clone's [`Progress`] before and after, and what it
+//! opened.
+//!
+//! Why the consumer can take this over unchecked: opening is a function
+//! of the protection's progress (keys included) and the record alone. The
+//! consumer takes an [`OpenedAhead`] only for the record it came with
+//! (same stream offset and header) and only when its own protection
+//! [is at](RecordProtection::is_at) the `before` progress; it then
+//! [resumes](RecordProtection::resume) at `after`, exactly where opening
+//! the record itself would have left it. Anything else (a guess of the
+//! reader's that was wrong, a renegotiation, a record that does not open)
+//! is opened by the consumer as if nothing had been done ahead.
+//!
+//! How much the reader does: a record is opened ahead only while at least
+//! [`BEHIND`] batches wait for the consumer, so the work settles where both
+//! threads are busy. An RC4 direction cannot be shared record by record
+//! (each record's keystream follows the one before), so the reader takes
+//! it over whole from the first record it opens.
+
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use super::reassembly::{FlowId, FxHasher};
+use crate::event::Direction;
+use crate::record::protection::{Opened, Progress, RecordProtection};
+use crate::wire::{ContentType, RecordHeader};
+
+/// Bytes of the end of each record the reader keeps for the next: the CBC
+/// chain of SSL 3.0 and TLS 1.0 is a block of up to 16 bytes, followed
+/// under encrypt-then-MAC by a MAC of up to 48.
+pub const TAIL: usize = 64;
+
+/// Batches waiting for the consumer from which the reader opens records
+/// ahead (of at most seven that can wait).
+pub const BEHIND: usize = 3;
+
+/// A protection the consumer has in force on one direction, for the
+/// reader to open that direction's later records with.
+pub struct Seed {
+    pub flow: FlowId,
+    pub dir: Direction,
+    /// The direction's next whole record ([`super::WholeRecord::index`])
+    /// and its stream offset: where `protection` stands.
+    pub index: u64,
+    pub offset: u64,
+    pub protection: RecordProtection,
+}
+
+/// A record the reader opened: what it found, and the progress of its
+/// protection before and after.
+#[derive(Debug)]
+pub struct OpenedAhead {
+    pub before: Progress,
+    pub after: Progress,
+    pub opened: Opened,
+}
+
+#[derive(Default)]
+struct Shared {
+    seeds: Mutex<Vec<Seed>>,
+    /// Seeds are waiting: the reader looks at the lock only then.
+    waiting: AtomicBool,
+    /// Open ahead whenever a seed allows, however busy the consumer.
+    eager: bool,
+}
+
+/// The way seeds go from the consumer to the reader; cloned for each side.
+#[derive(Clone, Default)]
+pub struct AheadLink {
+    shared: Arc<Shared>,
+}
+
+impl AheadLink {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A link whose reader opens every record it can, whatever the
+    /// consumer's load: for tests, where the record-by-record sharing
+    /// would otherwise depend on timing.
+    pub fn eager() -> Self {
+        Self {
+            shared: Arc::new(Shared {
+                eager: true,
+                ..Shared::default()
+            }),
+        }
+    }
+
+    /// Hands `seed` to the reader (which may not use it).
+    pub fn publish(&self, seed: Seed) {
+        // A poisoned lock means the reader panicked; the panic comes back
+        // to the caller when the thread is joined.
+        if let Ok(mut seeds) = self.shared.seeds.lock() {
+            seeds.push(seed);
+            self.shared.waiting.store(true, Ordering::Release);
+        }
+    }
+
+    fn take(&self) -> Vec<Seed> {
+        if !self.shared.waiting.swap(false, Ordering::Acquire) {
+            return Vec::new();
+        }
+        match self.shared.seeds.lock() {
+            Ok(mut seeds) => std::mem::take(&mut *seeds),
+            Err(_) => Vec::new(),
+        }
+    }
+}
+
+/// Where a record is in its direction, for [`Opener::open`].
+#[derive(Clone, Copy, Debug)]
+pub struct RecordAt {
+    pub index: u64,
+    pub offset: u64,
+}
+
+/// A direction the reader has a protection for.
+struct Joined {
+    protection: RecordProtection,
+    /// The record the protection stands ready for.
+    next: RecordAt,
+    /// RC4: the reader opens every record of this direction from here on.
+    taken_over: bool,
+}
+
+/// The reader's side: the seeds it took, one per direction.
+pub struct Opener {
+    link: AheadLink,
+    dirs: HashMap<(FlowId, bool), Joined, BuildHasherDefault<FxHasher>>,
+}
+
+impl Opener {
+    pub fn new(link: AheadLink) -> Self {
+        Self {
+            link,
+            dirs: HashMap::default(),
+        }
+    }
+
+    /// Whether to open every record it can ([`AheadLink::eager`]).
+    pub fn is_eager(&self) -> bool {
+        self.link.shared.eager
+    }
+
+    /// Forgets what it had for `flow` (closed, or its ID to be used again).
+    pub fn forget(&mut self, flow: FlowId) {
+        self.dirs.remove(&(flow, true));
+        self.dirs.remove(&(flow, false));
+    }
+
+    /// Stops opening `dir` of `flow` (its records are no longer cut).
+    pub fn forget_dir(&mut self, flow: FlowId, dir: Direction) {
+        self.dirs.remove(&key(flow, dir));
+    }
+
+    /// A whole record cut at `at` on `dir` of `flow`; `last_tail`, the
+    /// last bytes of the record cut before it on that direction (at least
+    /// [`TAIL`] of them, where it had so many). Opens it
+    /// when a seed allows and `behind` (the consumer is the busier
+    /// thread), or when the direction was taken over.
+    #[allow(clippy::too_many_arguments)]
+    pub fn open(
+        &mut self,
+        flow: FlowId,
+        dir: Direction,
+        at: RecordAt,
+        header: &[u8; 5],
+        body: &[u8],
+        last_tail: &[u8],
+        behind: bool,
+    ) -> Option<Box<OpenedAhead>> {
+        for seed in self.link.take() {
+            self.dirs.insert(
+                key(seed.flow, seed.dir),
+                Joined {
+                    protection: seed.protection,
+                    next: RecordAt {
+                        index: seed.index,
+                        offset: seed.offset,
+                    },
+                    taken_over: false,
+                },
+            );
+        }
+        let k = key(flow, dir);
+        let j = self.dirs.get_mut(&k)?;
+        let header = RecordHeader::parse(header);
+        if header.content_type == ContentType::ChangeCipherSpec || at.index < j.next.index {
+            // New keys from here on (or a seed of an earlier connection
+            // with this flow ID).
+            self.dirs.remove(&k);
+            return None;
+        }
+        let stream = j.protection.is_stream();
+        if !behind && !j.taken_over {
+            if stream {
+                // Catching up later would cost the keystream of all the
+                // records between; the consumer seeds again.
+                self.dirs.remove(&k);
+            }
+            return None;
+        }
+        let skipped = at.index - j.next.index;
+        if skipped > 0 {
+            if j.taken_over {
+                // A record went by unopened: the keystream is lost.
+                self.dirs.remove(&k);
+                return None;
+            }
+            let p = &mut j.protection;
+            if let Some(seq) = p.sequence_number() {
+                p.set_sequence_number(seq.saturating_add(skipped));
+            }
+            if p.chain_tail_len().is_some() && !p.set_chain(last_tail) {
+                self.dirs.remove(&k);
+                return None;
+            }
+            // Each record between: a header and its fragment.
+            let fragments = (at.offset - j.next.offset).saturating_sub(5 * skipped);
+            p.skip_keystream(fragments);
+        }
+        j.taken_over = stream;
+        let before = j.protection.progress();
+        match j.protection.open(&header, body) {
+            Ok(opened) => {
+                j.next = RecordAt {
+                    index: at.index + 1,
+                    offset: at.offset + 5 + body.len() as u64,
+                };
+                Some(Box::new(OpenedAhead {
+                    before,
+                    after: j.protection.progress(),
+                    opened,
+                }))
+            }
+            Err(_) => {
+                // The consumer opens it and says why; the clone's progress
+                // may differ from its own from here.
+                self.dirs.remove(&k);
+                None
+            }
+        }
+    }
+}
+
+fn key(flow: FlowId, dir: Direction) -> (FlowId, bool) {
+    (flow, dir == Direction::ClientToServer)
+}
