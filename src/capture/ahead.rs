@@ -263,3 +263,121 @@ impl Opener {
 fn key(flow: FlowId, dir: Direction) -> (FlowId, bool) {
     (flow, dir == Direction::ClientToServer)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::ProtocolVersion;
+    use rand::rngs::StdRng;
+    use rand::SeedableRng;
+
+    const TLS12: ProtocolVersion = ProtocolVersion::TLSv1_2;
+    const S2C: Direction = Direction::ServerToClient;
+
+    /// A sender's and a receiver's protection of one direction.
+    fn pair(code: u16) -> (RecordProtection, RecordProtection) {
+        let suite = crate::wire::suites::lookup(code).unwrap();
+        let make = || {
+            RecordProtection::new(
+                TLS12,
+                suite,
+                &vec![1; suite.mac.key_len()],
+                &vec![2; suite.cipher.expanded_key_len()],
+                &[],
+                false,
+            )
+            .unwrap()
+        };
+        (make(), make())
+    }
+
+    /// Five sealed application-data records and where each starts.
+    fn records(tx: &mut RecordProtection) -> Vec<(RecordAt, Vec<u8>)> {
+        let mut rng = StdRng::seed_from_u64(3);
+        let mut offset = 0;
+        (0..5u64)
+            .map(|index| {
+                let r = tx
+                    .seal(
+                        ContentType::ApplicationData,
+                        TLS12,
+                        &[index as u8; 100],
+                        &mut rng,
+                    )
+                    .unwrap();
+                let at = RecordAt { index, offset };
+                offset += r.len() as u64;
+                (at, r)
+            })
+            .collect()
+    }
+
+    fn open(
+        o: &mut Opener,
+        (at, r): &(RecordAt, Vec<u8>),
+        behind: bool,
+    ) -> Option<Box<OpenedAhead>> {
+        let header: [u8; 5] = r[..5].try_into().unwrap();
+        o.open(1, S2C, *at, &header, &r[5..], &[], behind)
+    }
+
+    fn seed(link: &AheadLink, rx: &RecordProtection) {
+        link.publish(Seed {
+            flow: 1,
+            dir: S2C,
+            index: 0,
+            offset: 0,
+            protection: rx.clone(),
+        });
+    }
+
+    /// A block cipher's records are shared one by one: none while the
+    /// consumer keeps up, a later one (the sequence number brought
+    /// forward) when it is behind, and nothing after a ChangeCipherSpec.
+    #[test]
+    fn records_are_opened_ahead_only_when_the_consumer_is_behind() {
+        let (mut tx, mut rx) = pair(0x002f);
+        let rs = records(&mut tx);
+        let link = AheadLink::new();
+        let mut o = Opener::new(link.clone());
+        seed(&link, &rx);
+        assert!(open(&mut o, &rs[0], false).is_none());
+        let a = open(&mut o, &rs[2], true).expect("opened ahead");
+        assert_eq!(a.opened.plaintext, [2; 100]);
+        assert_eq!(a.opened.facts.seq, 2);
+        for (_, r) in &rs[..2] {
+            let h = RecordHeader::parse(r[..5].try_into().unwrap());
+            rx.open(&h, &r[5..]).unwrap();
+        }
+        assert!(rx.is_at(&a.before));
+        assert!(rx.resume(a.after));
+        let ccs = (rs[3].0, vec![20, 3, 3, 0, 1, 1]);
+        assert!(open(&mut o, &ccs, true).is_none());
+        assert!(open(&mut o, &rs[4], true).is_none(), "the seed is gone");
+    }
+
+    /// An RC4 direction is taken over whole from the first record the
+    /// reader opens (its keystream skipped over the records before), or
+    /// its seed dropped when the consumer keeps up.
+    #[test]
+    fn an_rc4_direction_is_taken_over_whole() {
+        let (mut tx, rx) = pair(0x0005);
+        let rs = records(&mut tx);
+        let link = AheadLink::new();
+        let mut o = Opener::new(link.clone());
+        seed(&link, &rx);
+        assert!(open(&mut o, &rs[1], false).is_none());
+        assert!(open(&mut o, &rs[2], true).is_none(), "the seed was dropped");
+        seed(&link, &rx);
+        let a = open(&mut o, &rs[2], true).expect("taken over");
+        assert_eq!(a.opened.plaintext, [2; 100]);
+        let b = open(&mut o, &rs[3], false).expect("still taken over");
+        assert_eq!(b.opened.plaintext, [3; 100]);
+        assert_eq!(a.after, b.before);
+        // A record that went by unopened loses the keystream.
+        assert!(open(&mut o, &rs[4], true).is_some());
+        seed(&link, &rx);
+        assert!(open(&mut o, &rs[1], true).is_some());
+        assert!(open(&mut o, &rs[3], true).is_none());
+    }
+}
