@@ -57,8 +57,7 @@ pub struct Seed {
     pub dir: Direction,
     /// The direction's next whole record ([`super::WholeRecord::index`])
     /// and its stream offset: where `protection` stands.
-    pub index: u64,
-    pub offset: u64,
+    pub next: RecordAt,
     pub protection: RecordProtection,
 }
 
@@ -114,7 +113,10 @@ impl AheadLink {
     }
 
     fn take(&self) -> Vec<Seed> {
-        if !self.shared.waiting.swap(false, Ordering::Acquire) {
+        // A load first: this runs for every record, seeds come seldom.
+        if !self.shared.waiting.load(Ordering::Relaxed)
+            || !self.shared.waiting.swap(false, Ordering::Acquire)
+        {
             return Vec::new();
         }
         match self.shared.seeds.lock() {
@@ -191,10 +193,7 @@ impl Opener {
                 key(seed.flow, seed.dir),
                 Joined {
                     protection: seed.protection,
-                    next: RecordAt {
-                        index: seed.index,
-                        offset: seed.offset,
-                    },
+                    next: seed.next,
                     taken_over: false,
                 },
             );
@@ -325,8 +324,10 @@ mod tests {
         link.publish(Seed {
             flow: 1,
             dir: S2C,
-            index: 0,
-            offset: 0,
+            next: RecordAt {
+                index: 0,
+                offset: 0,
+            },
             protection: rx.clone(),
         });
     }

@@ -31,7 +31,7 @@ use std::hash::BuildHasherDefault;
 use std::io;
 use std::net::SocketAddr;
 
-use crate::capture::ahead::{AheadLink, OpenedAhead, Seed};
+use crate::capture::ahead::{AheadLink, OpenedAhead, RecordAt, Seed};
 use crate::capture::reassembly::{FxHasher, WholeRecord};
 use crate::crypto::keylog::{KeyLog, Tls13Label};
 use crate::crypto::keys::key_material;
@@ -900,17 +900,11 @@ impl<'s> Observer<'s> {
         body: Cow<[u8]>,
     ) -> io::Result<()> {
         // The pipeline's cut of this very record (the same stream offset).
-        let cut = c.dirs[di(dir)].cut.take().filter(|w| w.offset == offset);
+        let mut cut = c.dirs[di(dir)].cut.take().filter(|w| w.offset == offset);
+        let ahead = cut.as_mut().and_then(|w| w.ahead.take());
         let dec = c.dec.as_mut().expect("checked by the caller");
         let p = dec.read[di(dir)].as_mut().expect("checked by the caller");
         let seq = p.sequence_number();
-        let (cut, ahead) = match cut {
-            Some(mut w) => {
-                let a = w.ahead.take();
-                (Some(w), a)
-            }
-            None => (None, None),
-        };
         if let Some(a) = ahead.filter(|a| p.is_at(&a.before)) {
             // Opened on the reading thread from where this protection
             // stands: what opening it here would give (see capture::ahead).
@@ -932,8 +926,10 @@ impl<'s> Observer<'s> {
                 link.publish(Seed {
                     flow: w.flow,
                     dir,
-                    index: w.index + 1,
-                    offset: w.offset + 5 + u64::from(header.length),
+                    next: RecordAt {
+                        index: w.index + 1,
+                        offset: w.offset + 5 + u64::from(header.length),
+                    },
                     protection: p.clone(),
                 });
             }

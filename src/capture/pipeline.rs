@@ -268,9 +268,11 @@ impl Cutter {
                                 .open(flow, dir, at, &self.header, &body, &self.tail, a.behind)
                         });
                         self.records += 1;
-                        self.tail.clear();
-                        self.tail
-                            .extend_from_slice(&body[body.len().saturating_sub(TAIL)..]);
+                        if ahead.is_some() {
+                            self.tail.clear();
+                            self.tail
+                                .extend_from_slice(&body[body.len().saturating_sub(TAIL)..]);
+                        }
                         batch.record_bytes += body.len();
                         if let Some(o) = &opened {
                             batch.record_bytes += o.opened.plaintext.len();
