@@ -7,6 +7,7 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -149,11 +150,29 @@ pub fn require_tool(tool: &str) -> bool {
     false
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then
-/// released), for a peer to listen on.
+/// Ports [`free_port`] hands out: below the range Linux takes the source
+/// ports of outgoing connections from (`ip_local_port_range`, 32768 and
+/// up by default).
+const TEST_PORTS: std::ops::Range<u32> = 20_000..32_000;
+
+/// A TCP port on 127.0.0.1 that was free a moment ago (bound, then
+/// released), for a peer to listen on. Not one from port 0: that is where
+/// the system also picks the source port of any client connecting
+/// meanwhile, and a client of another test took such a port between this
+/// check and the peer's bind (`Address already in use` in a CI run). Each
+/// test process starts at its own place in the range.
 pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    l.local_addr().expect("local_addr").port()
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let span = TEST_PORTS.end - TEST_PORTS.start;
+    let start = std::process::id().wrapping_mul(97) % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = (TEST_PORTS.start + (start + n) % span) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port on 127.0.0.1 in {TEST_PORTS:?}");
 }
 
 /// Owns a child process and kills it (by its PID) and reaps it on drop, so
