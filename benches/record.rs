@@ -154,5 +154,49 @@ fn bench_primitives(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_records, bench_primitives);
+/// Record MACs of 32 full records on 4 keys, one by one and all at once
+/// (`compute_many`, which runs them side by side where the processor has
+/// the SHA extensions): what the decoder does with a batch of records.
+fn bench_hmac_lanes(c: &mut Criterion) {
+    use sslwalk::crypto::mac::{compute_many, MacAlgorithm, MacJob, RecordMac};
+    let data: Vec<u8> = (0..MAX_PLAINTEXT).map(|i| (i * 7) as u8).collect();
+    let mut group = c.benchmark_group("hmac lanes");
+    group.throughput(Throughput::Bytes(32 * MAX_PLAINTEXT as u64));
+    for (algorithm, name) in [
+        (MacAlgorithm::Sha1, "sha1"),
+        (MacAlgorithm::Sha256, "sha256"),
+    ] {
+        let keys: Vec<RecordMac> = (0..4u8)
+            .map(|k| {
+                let key = vec![k; algorithm.output_len()];
+                RecordMac::new(ProtocolVersion::TLSv1_2, algorithm, &key).unwrap()
+            })
+            .collect();
+        let jobs: Vec<MacJob<'_>> = (0..32)
+            .map(|i| MacJob {
+                mac: &keys[i % 4],
+                seq: i as u64,
+                content_type: ContentType::ApplicationData,
+                version: ProtocolVersion::TLSv1_2,
+                content: &data,
+            })
+            .collect();
+        group.bench_function(format!("32 records {name}, one by one"), |b| {
+            b.iter(|| {
+                for j in &jobs {
+                    black_box(
+                        j.mac
+                            .compute(j.seq, j.content_type, j.version, &[j.content]),
+                    );
+                }
+            })
+        });
+        group.bench_function(format!("32 records {name}, together"), |b| {
+            b.iter(|| black_box(compute_many(&jobs)))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_records, bench_primitives, bench_hmac_lanes);
 criterion_main!(benches);

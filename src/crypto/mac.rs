@@ -21,6 +21,9 @@
 
 use std::fmt;
 
+mod many;
+pub use many::{compute_many, MacJob};
+
 use super::md5::Md5;
 use sha1::Sha1;
 use sha2::digest::core_api::BlockSizeUser;
@@ -268,6 +271,8 @@ pub struct RecordMac {
     algorithm: MacAlgorithm,
     construction: MacConstruction,
     state: State,
+    /// The same key's states for [`compute_many`], where it can use them.
+    lanes: Option<many::LanePrefix>,
 }
 
 impl fmt::Debug for RecordMac {
@@ -308,6 +313,7 @@ impl RecordMac {
             algorithm,
             construction,
             state: State::new(algorithm, build),
+            lanes: many::LanePrefix::new(construction, algorithm, key),
         })
     }
 
