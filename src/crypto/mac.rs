@@ -325,6 +325,13 @@ impl RecordMac {
         self.construction
     }
 
+    /// Whether [`compute_many`] runs this MAC side by side with others
+    /// (HMAC-SHA-1 and HMAC-SHA-256, on a processor with the SHA
+    /// extensions).
+    pub fn runs_in_lanes(&self) -> bool {
+        self.lanes.is_some()
+    }
+
     /// Bytes of MAC on each record.
     pub fn len(&self) -> usize {
         self.algorithm.output_len()
