@@ -30,6 +30,17 @@
 //! threads are busy. An RC4 direction cannot be shared record by record
 //! (each record's keystream follows the one before), so the reader takes
 //! it over whole from the first record it opens.
+//!
+//! MACs a batch at a time: the reader opens records [pending their MAC
+//! check](RecordProtection::open_pending) and checks the MACs of a whole
+//! batch side by side ([`finish_all`], four records per SHA unit pass)
+//! before it sends the batch. The consumer's thread does the same for the
+//! records the reader left (the pipeline's pre-pass, with the protections
+//! the consumer has in force when the batch comes, see
+//! `StreamSink::protection_now`): what it opens goes through the same
+//! [`OpenedAhead`] and the same check. The reader's share is limited by
+//! its seeds: on short connections, most records are cut before the
+//! consumer has even seen the handshake that keys them.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -38,7 +49,7 @@ use std::sync::{Arc, Mutex};
 
 use super::reassembly::{FlowId, FxHasher};
 use crate::event::Direction;
-use crate::record::protection::{Opened, Progress, RecordProtection};
+use crate::record::protection::{self, Opened, PendingOpen, Progress, RecordProtection};
 use crate::wire::{ContentType, RecordHeader};
 
 /// Bytes of the end of each record the reader keeps for the next: the CBC
@@ -68,6 +79,43 @@ pub struct OpenedAhead {
     pub before: Progress,
     pub after: Progress,
     pub opened: Opened,
+}
+
+/// A record the reader opened but for its MAC check, which it does for a
+/// batch of records at once ([`finish_all`]).
+pub struct PendingAhead {
+    pub before: Progress,
+    pub after: Progress,
+    pub pending: PendingOpen,
+}
+
+/// Finishes records opened ahead, their MACs computed side by side
+/// ([`protection::finish_all`]): each one that opened, in order. One that
+/// did not is left to the consumer, which opens it and says why; the
+/// reader's clone moved on over it as the consumer's protection will, so
+/// the records after it still go over.
+pub fn finish_all(pending: Vec<PendingAhead>) -> Vec<Option<Box<OpenedAhead>>> {
+    let mut progress = Vec::with_capacity(pending.len());
+    let records = pending
+        .into_iter()
+        .map(|p| {
+            progress.push((p.before, p.after));
+            p.pending
+        })
+        .collect();
+    protection::finish_all(records)
+        .into_iter()
+        .zip(progress)
+        .map(|(result, (before, after))| {
+            result.ok().map(|opened| {
+                Box::new(OpenedAhead {
+                    before,
+                    after,
+                    opened,
+                })
+            })
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -174,9 +222,10 @@ impl Opener {
 
     /// A whole record cut at `at` on `dir` of `flow`; `last_tail`, the
     /// last bytes of the record cut before it on that direction (at least
-    /// [`TAIL`] of them, where it had so many). Opens it
-    /// when a seed allows and `behind` (the consumer is the busier
-    /// thread), or when the direction was taken over.
+    /// [`TAIL`] of them, where it had so many). Opens it, but for its MAC
+    /// check ([`finish_all`]), when a seed allows and `behind` (the
+    /// consumer is the busier thread), or when the direction was taken
+    /// over. `room` gives the buffer for the plaintext when it does.
     #[allow(clippy::too_many_arguments)]
     pub fn open(
         &mut self,
@@ -187,7 +236,8 @@ impl Opener {
         body: &[u8],
         last_tail: &[u8],
         behind: bool,
-    ) -> Option<Box<OpenedAhead>> {
+        room: impl FnOnce() -> Vec<u8>,
+    ) -> Option<PendingAhead> {
         for seed in self.link.take() {
             self.dirs.insert(
                 key(seed.flow, seed.dir),
@@ -237,21 +287,21 @@ impl Opener {
         }
         j.taken_over = stream;
         let before = j.protection.progress();
-        match j.protection.open(&header, body) {
-            Ok(opened) => {
+        match j.protection.open_pending_in(&header, body, room()) {
+            Ok(pending) => {
                 j.next = RecordAt {
                     index: at.index + 1,
                     offset: at.offset + 5 + body.len() as u64,
                 };
-                Some(Box::new(OpenedAhead {
+                Some(PendingAhead {
                     before,
                     after: j.protection.progress(),
-                    opened,
-                }))
+                    pending,
+                })
             }
             Err(_) => {
-                // The consumer opens it and says why; the clone's progress
-                // may differ from its own from here.
+                // Not opened at all (the state untouched): the consumer
+                // opens it and says why.
                 self.dirs.remove(&k);
                 None
             }
@@ -317,7 +367,8 @@ mod tests {
         behind: bool,
     ) -> Option<Box<OpenedAhead>> {
         let header: [u8; 5] = r[..5].try_into().unwrap();
-        o.open(1, S2C, *at, &header, &r[5..], &[], behind)
+        let pending = o.open(1, S2C, *at, &header, &r[5..], &[], behind, Vec::new)?;
+        finish_all(vec![pending]).pop().unwrap()
     }
 
     fn seed(link: &AheadLink, rx: &RecordProtection) {

@@ -905,19 +905,23 @@ impl<'s> Observer<'s> {
         let dec = c.dec.as_mut().expect("checked by the caller");
         let p = dec.read[di(dir)].as_mut().expect("checked by the caller");
         let seq = p.sequence_number();
-        if let Some(a) = ahead.filter(|a| p.is_at(&a.before)) {
-            // Opened on the reading thread from where this protection
-            // stands: what opening it here would give (see capture::ahead).
-            let OpenedAhead { after, opened, .. } = *a;
-            p.resume(after);
-            self.stats.opened_ahead += 1;
-            let opened = Ok((header.content_type, opened.plaintext, opened.facts));
-            return self.on_opened(c, dir, at, offset, header, opened, seq);
-        }
-        let opened = p.open(&header, body);
+        let adopted = ahead.filter(|a| p.is_at(&a.before));
+        let opened_here = adopted.is_none();
+        let opened = match adopted {
+            Some(a) => {
+                // Opened before it came, from where this protection stands
+                // (by the reading thread, or a batch at a time): what
+                // opening it here would give (see capture::ahead).
+                let OpenedAhead { after, opened, .. } = *a;
+                p.resume(after);
+                self.stats.opened_ahead += 1;
+                Ok(opened)
+            }
+            None => p.open(&header, body),
+        };
         if let (Some(link), Some(w), Ok(_)) = (&self.ahead, cut, &opened) {
             let seeded = &mut c.dirs[di(dir)].seeded;
-            seeded.opened_here += 1;
+            seeded.opened_here += u32::from(opened_here);
             if seeded.keying != Some(p.keying()) || seeded.opened_here >= RESEED_AFTER {
                 *seeded = Seeded {
                     keying: Some(p.keying()),
@@ -2070,6 +2074,21 @@ impl crate::capture::StreamSink for Observer<'_> {
     ) -> std::ops::ControlFlow<()> {
         let r = self.record(flow, dir, ts, record);
         self.keep_going(r)
+    }
+
+    /// The protection `on_sealed_record` opens `dir`'s records with, when
+    /// it opens them faster a batch at a time.
+    fn protection_now(
+        &self,
+        flow: crate::capture::FlowId,
+        dir: Direction,
+    ) -> Option<RecordProtection> {
+        let c = self.flows.get(&flow)?;
+        if !c.dirs[di(dir)].protected || c.hs.tls13 {
+            return None;
+        }
+        let p = c.dec.as_ref()?.read[di(dir)].as_ref()?;
+        p.finishes_faster_together().then(|| p.clone())
     }
 }
 

@@ -28,7 +28,9 @@
 //!
 //! With an [`AheadLink`], the reader also opens some of the records it
 //! cuts, with protections the consumer published, while the consumer is
-//! [`ahead::BEHIND`] batches behind: see [`super::ahead`].
+//! [`ahead::BEHIND`] batches behind; and the consumer's thread opens the
+//! rest of each batch together before replaying it, so that their MACs are
+//! checked side by side: see [`super::ahead`].
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -38,11 +40,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::sync::Arc;
 
-use super::ahead::{self, AheadLink, Opener, RecordAt, TAIL};
+use super::ahead::{self, AheadLink, Opener, PendingAhead, RecordAt, TAIL};
 use super::reassembly::{FlowId, FxHasher, StreamEvent, StreamEventOf, StreamSink, WholeRecord};
 use super::{run_capture, CaptureError, CaptureOptions, CaptureStats};
 use crate::event::{Direction, Timestamp};
-use crate::wire::RecordHeader;
+use crate::record::protection::RecordProtection;
+use crate::wire::{ContentType, RecordHeader};
+
+type Hasher = BuildHasherDefault<FxHasher>;
 
 /// Stream bytes gathered before a batch is handed over: big enough that
 /// the hand-over costs nothing next to the work.
@@ -79,6 +84,9 @@ struct Batch {
     /// Bodies of at least [`SPARE_MIN`] bytes the batch holds: as many
     /// spare buffers to make for it.
     spare_wanted: usize,
+    /// Records opened ahead but for their MAC checks, by index in
+    /// `events`: finished together before the batch goes.
+    pending: Vec<(usize, PendingAhead)>,
 }
 
 /// Record bodies of at least this size go into buffers the consumer's
@@ -135,6 +143,85 @@ impl Batch {
         self.spare
             .extend((0..n).map(|_| Vec::with_capacity(SPARE_CAPACITY)));
         self.spare_wanted = 0;
+    }
+
+    /// Finishes the records opened ahead (their MACs side by side) and
+    /// puts each that opened with its record.
+    fn finish_pending(&mut self) {
+        if self.pending.is_empty() {
+            return;
+        }
+        let (at, pending): (Vec<usize>, Vec<PendingAhead>) = self.pending.drain(..).unzip();
+        for (i, opened) in at.into_iter().zip(ahead::finish_all(pending)) {
+            if let Batched::Record { record, .. } = &mut self.events[i] {
+                record.ahead = opened;
+            }
+        }
+    }
+
+    /// On the consumer's thread, before the batch is replayed: opens the
+    /// records the reader did not, with the protection each direction has
+    /// in force now ([`StreamSink::protection_now`]), their MACs side by
+    /// side. A direction's records are opened in order from the first,
+    /// stepping over those the reader opened (its progress taken over),
+    /// up to a ChangeCipherSpec (new keys) or anything but whole records.
+    /// The consumer takes each result as it takes the reader's: only
+    /// where its own protection stands at the same progress.
+    fn open_here<S: StreamSink + ?Sized>(&mut self, sink: &S) {
+        let mut dirs: HashMap<(FlowId, Direction), Option<RecordProtection>, Hasher> =
+            HashMap::default();
+        for (i, e) in self.events.iter().enumerate() {
+            let (flow, dir, record) = match e {
+                Batched::Record {
+                    flow, dir, record, ..
+                } => (*flow, *dir, record),
+                Batched::Event(
+                    StreamEventOf::Data { flow, dir, .. } | StreamEventOf::Gap { flow, dir, .. },
+                ) => {
+                    dirs.insert((*flow, *dir), None);
+                    continue;
+                }
+                Batched::Event(
+                    StreamEventOf::Opened { flow, .. } | StreamEventOf::Closed { flow, .. },
+                ) => {
+                    for d in [Direction::ClientToServer, Direction::ServerToClient] {
+                        dirs.insert((*flow, d), None);
+                    }
+                    continue;
+                }
+                Batched::Event(_) => continue,
+            };
+            let slot = dirs
+                .entry((flow, dir))
+                .or_insert_with(|| sink.protection_now(flow, dir));
+            let Some(p) = slot else {
+                continue;
+            };
+            let header = RecordHeader::parse(&record.header);
+            if header.content_type == ContentType::ChangeCipherSpec {
+                *slot = None;
+                continue;
+            }
+            if let Some(a) = &record.ahead {
+                if !p.resume_from(&a.before, &a.after) {
+                    *slot = None;
+                }
+                continue;
+            }
+            let before = p.progress();
+            match p.open_pending(&header, &record.body[..]) {
+                Ok(pending) => self.pending.push((
+                    i,
+                    PendingAhead {
+                        before,
+                        after: p.progress(),
+                        pending,
+                    },
+                )),
+                Err(_) => *slot = None,
+            }
+        }
+        self.finish_pending();
     }
 
     fn is_full(&self) -> bool {
@@ -263,9 +350,11 @@ impl Cutter {
                             index: self.records,
                             offset: end - 5 - body.len() as u64,
                         };
-                        let opened = ahead.as_mut().and_then(|a| {
-                            a.opener
-                                .open(flow, dir, at, &self.header, &body, &self.tail, a.behind)
+                        let pending = ahead.as_mut().and_then(|a| {
+                            // The plaintext too in a buffer the consumer made.
+                            let room = || batch.body_buffer(body.len());
+                            let (h, tail) = (&self.header, &self.tail);
+                            a.opener.open(flow, dir, at, h, &body, tail, a.behind, room)
                         });
                         self.records += 1;
                         if ahead.is_some() {
@@ -274,8 +363,10 @@ impl Cutter {
                                 .extend_from_slice(&body[body.len().saturating_sub(TAIL)..]);
                         }
                         batch.record_bytes += body.len();
-                        if let Some(o) = &opened {
-                            batch.record_bytes += o.opened.plaintext.len();
+                        if let Some(p) = pending {
+                            // Its plaintext, about as long.
+                            batch.record_bytes += body.len();
+                            batch.pending.push((batch.events.len(), p));
                         }
                         batch.events.push(Batched::Record {
                             flow,
@@ -286,7 +377,7 @@ impl Cutter {
                                 body,
                                 index: at.index,
                                 offset: at.offset,
-                                ahead: opened,
+                                ahead: None,
                             },
                         });
                     }
@@ -405,6 +496,7 @@ impl Batcher {
                 Err(_) => return ControlFlow::Break(()),
             },
         };
+        self.current.finish_pending();
         let full = std::mem::replace(&mut self.current, next);
         self.queued.fetch_add(1, Ordering::Relaxed);
         match self.full.send(full) {
@@ -435,6 +527,7 @@ impl Batcher {
         if self.current.events.is_empty() {
             ControlFlow::Continue(())
         } else {
+            self.current.finish_pending();
             let last = std::mem::take(&mut self.current);
             match self.full.send(last) {
                 Ok(()) => ControlFlow::Continue(()),
@@ -510,6 +603,8 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
     let (empty_tx, empty_rx) = mpsc::channel::<Batch>();
     let queued = Arc::new(AtomicUsize::new(0));
     let queued_here = Arc::clone(&queued);
+    // Records are opened ahead, here too, where the consumer links keys.
+    let opening = ahead.is_some();
     std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new()
             .name("capture-reader".into())
@@ -531,6 +626,9 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
         let mut stopped = false;
         for mut batch in full_rx.iter() {
             queued_here.fetch_sub(1, Ordering::Relaxed);
+            if opening {
+                batch.open_here(sink);
+            }
             if batch.replay(sink).is_break() {
                 stopped = true;
                 break;

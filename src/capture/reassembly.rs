@@ -40,6 +40,7 @@ use std::ops::ControlFlow;
 use crate::capture::ahead::OpenedAhead;
 use crate::capture::net::{TcpFlags, TcpSegment};
 use crate::event::{Direction, Timestamp};
+use crate::record::protection::RecordProtection;
 
 /// A TCP connection's number within one capture: 1, 2, ... in order of
 /// first appearance.
@@ -181,6 +182,15 @@ pub trait StreamSink {
             ts,
             bytes: &record.body,
         })
+    }
+
+    /// A copy of the protection that `dir` of `flow` opens its records
+    /// with now, where the sink has one whose records are worth opening
+    /// a batch at a time: the producer opens the batch's records with it
+    /// before handing them over ([`crate::capture::ahead`]). None by
+    /// default.
+    fn protection_now(&self, _flow: FlowId, _dir: Direction) -> Option<RecordProtection> {
+        None
     }
 }
 
