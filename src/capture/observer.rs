@@ -318,6 +318,34 @@ pub struct Observer<'s> {
     session_order: std::collections::VecDeque<Vec<u8>>,
     /// Where protections go for the reading thread to open records ahead.
     ahead: Option<AheadLink>,
+    /// Certificates already summarized, by their DER bytes.
+    summaries: CertSummaries,
+}
+
+/// Summaries of the certificates seen, so that a certificate every
+/// connection to a server sends is parsed and fingerprinted once (most of
+/// a capture's certificates are the same few). Bounded: forgotten all at
+/// once when full, so memory stays flat whatever the capture holds.
+#[derive(Default)]
+struct CertSummaries {
+    by_der: HashMap<Vec<u8>, Result<pki::CertSummary, String>, BuildHasherDefault<FxHasher>>,
+}
+
+impl CertSummaries {
+    /// Distinct certificates remembered at most.
+    const MAX: usize = 256;
+
+    fn summarize(&mut self, der: &[u8]) -> Result<pki::CertSummary, String> {
+        if let Some(s) = self.by_der.get(der) {
+            return s.clone();
+        }
+        let s = pki::summarize(der).map_err(|e| e.to_string());
+        if self.by_der.len() >= Self::MAX {
+            self.by_der.clear();
+        }
+        self.by_der.insert(der.to_vec(), s.clone());
+        s
+    }
 }
 
 impl<'s> Observer<'s> {
@@ -335,6 +363,7 @@ impl<'s> Observer<'s> {
             sessions: HashMap::new(),
             session_order: Default::default(),
             ahead: None,
+            summaries: CertSummaries::default(),
         }
     }
 
@@ -1161,7 +1190,7 @@ impl<'s> Observer<'s> {
             Ok(HandshakeMessage::Certificate(cert)) => {
                 certificates = cert
                     .chain()
-                    .map(|der| pki::summarize(der).map_err(|e| e.to_string()))
+                    .map(|der| self.summaries.summarize(der))
                     .collect();
                 if dir == Direction::ClientToServer && !cert.entries.is_empty() {
                     c.hs.cursor.mark_client_cert_sent();
@@ -2275,6 +2304,25 @@ mod tests {
     use super::*;
     use crate::wire::handshake::{Certificate, ClientKeyExchange, Finished};
     use crate::wire::hello::Random;
+
+    /// A certificate summarized again comes from the cache, the same as
+    /// summarized afresh; a broken one too (its error); and the cache
+    /// forgets everything rather than grow past its bound.
+    #[test]
+    fn certificate_summaries_are_kept_and_bounded() {
+        let rsa: &[u8] = include_bytes!("../../fixtures/certs/rsa2048.der");
+        let ec: &[u8] = include_bytes!("../../fixtures/certs/ec-p256.der");
+        let mut cache = CertSummaries::default();
+        for der in [rsa, ec, rsa, &rsa[..100], ec, &rsa[..100]] {
+            let fresh = pki::summarize(der).map_err(|e| e.to_string());
+            assert_eq!(cache.summarize(der), fresh);
+        }
+        assert_eq!(cache.by_der.len(), 3);
+        for n in 0..CertSummaries::MAX + 5 {
+            cache.summarize(&n.to_be_bytes());
+            assert!(cache.by_der.len() <= CertSummaries::MAX);
+        }
+    }
 
     fn rec(ct: ContentType, v: ProtocolVersion, body: &[u8]) -> Vec<u8> {
         let mut out = RecordHeader {
