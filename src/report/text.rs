@@ -22,8 +22,14 @@
 //! gmt_unix_time is the event's timestamp or [`TextOptions::now`]), does not
 //! decide colour (the [`Palette`] is given), and holds no policy (the
 //! analyzer's notes arrive as events like any other).
+//!
+//! Each block of lines (a message with its fields, an outcome, a fold) is
+//! laid out in one buffer the renderer keeps and reuses, then written with
+//! one call: the report is produced for every event of a capture, so its
+//! layout avoids a `String` per line and per field.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::{self, Display, Write as _};
 use std::io::{self, Write};
 
 use owo_colors::Style;
@@ -75,10 +81,17 @@ impl Default for TextOptions {
 
 /// Width of the ladder between the words `client` and `server`.
 const LADDER: usize = 40;
+/// The ladder's line, as long as the ladder: arrows take a part of it.
+const LADDER_LINE: &str = "────────────────────────────────────────";
+const _: () = assert!(LADDER_LINE.len() == LADDER * '─'.len_utf8());
 /// Indentation of the fields under a message.
 const FIELD_INDENT: &str = "      ";
 /// Width of the label column of the fields.
 const LABEL_WIDTH: usize = 15;
+/// The label column left blank (a value continued from the line above),
+/// and where shorter labels take their padding from.
+const BLANK_LABEL: &str = "               ";
+const _: () = assert!(BLANK_LABEL.len() == LABEL_WIDTH);
 /// Column at which step meanings and explanations are wrapped.
 const WRAP_WIDTH: usize = 100;
 /// How many bytes of decrypted application data the default view previews.
@@ -102,7 +115,8 @@ struct ConnState {
     handshake_after_ccs: [bool; 2],
     /// Application data seen so far, per direction.
     app_data: [DataCount; 2],
-    /// Record lines waiting for the message they carry (`-v`).
+    /// Record lines waiting for the message they carry (`-v`), painted,
+    /// without the connection prefix.
     pending_records: Vec<(Option<Direction>, String)>,
 }
 
@@ -123,23 +137,279 @@ pub struct TextRenderer<W: Write> {
     /// Connections that started and have no outcome yet.
     open: BTreeSet<ConnId>,
     fold: Option<Fold>,
+    /// The buffers of the last block written, kept for the next one.
+    spare: Block,
+    /// Each step's heading as laid out the first time (painted, a line
+    /// break after each line, no connection prefix): every connection
+    /// shows the same ones, and wrapping them is not free.
+    step_headings: BTreeMap<u8, String>,
 }
 
-/// Label/value lines under a message; an empty label continues the value
-/// of the line above.
+/// The lines of one block of output, laid out in place and written at
+/// once.
 #[derive(Default)]
-struct Fields(Vec<(String, String, Style)>);
+struct Block {
+    text: String,
+    /// What starts every non-empty line: `[N] ` while several connections
+    /// are open (so interleaved conversations stay apart), else nothing.
+    prefix: String,
+}
 
-impl Fields {
-    fn kv(&mut self, label: &str, value: impl Into<String>) {
-        self.0.push((label.to_string(), value.into(), Style::new()));
+/// Writes `value` at the end of `out` (writing to a `String` cannot fail).
+fn push_display(out: &mut String, value: impl Display) {
+    let _ = write!(out, "{value}");
+}
+
+/// Opens `style` in `out`: the escape codes [`Palette::paint`] writes
+/// before its text (none for a plain style).
+fn paint_on(out: &mut String, style: Style) {
+    if !style.is_plain() {
+        push_display(out, style.prefix_formatter());
     }
-    fn more(&mut self, value: impl Into<String>) {
-        self.0.push((String::new(), value.into(), Style::new()));
+}
+
+/// Closes `style` in `out`: what [`Palette::paint`] writes after its text.
+fn paint_off(out: &mut String, style: Style) {
+    if !style.is_plain() {
+        push_display(out, style.suffix_formatter());
     }
-    fn styled(&mut self, label: &str, value: impl Into<String>, style: Style) {
-        self.0.push((label.to_string(), value.into(), style));
+}
+
+/// How many columns `s` takes as the formatting machinery counts them
+/// (one per `char`); plain ASCII, nearly all text here, needs no decoding.
+fn text_width(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
     }
+}
+
+impl Block {
+    fn blank_line(&mut self) {
+        self.text.push('\n');
+    }
+
+    /// Starts a line with the connection prefix; the caller writes the
+    /// rest, then [`Block::end_line`].
+    fn start_line(&mut self) {
+        self.text.push_str(&self.prefix);
+    }
+
+    fn end_line(&mut self) {
+        self.text.push('\n');
+    }
+
+    /// A whole line of text in one style.
+    fn line(&mut self, style: Style, text: impl Display) {
+        self.start_line();
+        paint_on(&mut self.text, style);
+        push_display(&mut self.text, text);
+        paint_off(&mut self.text, style);
+        self.end_line();
+    }
+
+    /// A line laid out earlier (a record line waiting for its message).
+    fn laid_out_line(&mut self, line: &str) {
+        if line.is_empty() {
+            self.blank_line();
+        } else {
+            self.start_line();
+            self.text.push_str(line);
+            self.end_line();
+        }
+    }
+
+    /// Lines laid out earlier, each ended by a line break.
+    fn laid_out_lines(&mut self, lines: &str) {
+        if self.prefix.is_empty() {
+            self.text.push_str(lines);
+        } else {
+            for line in lines.split_terminator('\n') {
+                self.laid_out_line(line);
+            }
+        }
+    }
+
+    /// `text` in lines of at most `width` columns (words longer than that
+    /// stay whole), each in `style`: the first starts with `first`, the
+    /// others are indented to the same column.
+    fn wrapped(&mut self, style: Style, first: fmt::Arguments, text: &str, width: usize) {
+        self.start_line();
+        paint_on(&mut self.text, style);
+        let first_start = self.text.len();
+        push_display(&mut self.text, first);
+        let indent_width = text_width(&self.text[first_start..]);
+        // The line's width in characters, kept as it grows.
+        let mut line_width = indent_width;
+        let mut empty = true;
+        for word in text.split_whitespace() {
+            let word_width = text_width(word);
+            if !empty && line_width + 1 + word_width > width {
+                paint_off(&mut self.text, style);
+                self.end_line();
+                self.start_line();
+                paint_on(&mut self.text, style);
+                self.text.extend(std::iter::repeat_n(' ', indent_width));
+                line_width = indent_width;
+                empty = true;
+            }
+            if !empty {
+                self.text.push(' ');
+                line_width += 1;
+            }
+            self.text.push_str(word);
+            line_width += word_width;
+            empty = false;
+        }
+        paint_off(&mut self.text, style);
+        self.end_line();
+    }
+
+    /// A finding: `warning: what it says [its_code]`.
+    fn note_line(&mut self, pal: &Palette, indent: &str, n: &Note) {
+        let style = match n.severity {
+            Severity::Info => pal.info,
+            Severity::Warning => pal.warning,
+            Severity::Error => pal.error,
+        };
+        self.start_line();
+        let text = &mut self.text;
+        text.push_str(indent);
+        paint_on(text, style);
+        text.push_str(describe::severity(n.severity));
+        text.push(':');
+        paint_off(text, style);
+        text.push(' ');
+        text.push_str(&describe::note(n));
+        text.push(' ');
+        paint_on(text, pal.dim);
+        text.push('[');
+        text.push_str(n.code.id());
+        text.push(']');
+        paint_off(text, pal.dim);
+        self.end_line();
+    }
+
+    /// A hex dump of `b` under its title (`-vv`).
+    fn dump(&mut self, pal: &Palette, what: &str, b: &[u8]) {
+        if b.is_empty() {
+            return;
+        }
+        self.line(
+            pal.dim,
+            format_args!("{FIELD_INDENT}{what}, {}:", bytes(b.len())),
+        );
+        for l in hexdump::lines(b, 0) {
+            self.line(pal.dim, format_args!("{FIELD_INDENT}  {l}"));
+        }
+    }
+}
+
+/// Label/value lines under a message, written into a block as they come;
+/// an empty label continues the value of the line above.
+struct Fields<'a> {
+    block: &'a mut Block,
+    label_style: Style,
+}
+
+impl Fields<'_> {
+    fn kv(&mut self, label: &str, value: impl Display) {
+        self.styled(label, value, Style::new());
+    }
+    fn more(&mut self, value: impl Display) {
+        self.styled("", value, Style::new());
+    }
+    fn styled(&mut self, label: &str, value: impl Display, style: Style) {
+        self.block.start_line();
+        let text = &mut self.block.text;
+        text.push_str(FIELD_INDENT);
+        if label.is_empty() {
+            text.push_str(BLANK_LABEL);
+        } else {
+            let width = text_width(label);
+            paint_on(text, self.label_style);
+            text.push_str(label);
+            if width < LABEL_WIDTH {
+                text.push_str(&BLANK_LABEL[width..]);
+            }
+            paint_off(text, self.label_style);
+            if width >= LABEL_WIDTH {
+                text.push(' ');
+            }
+        }
+        paint_on(text, style);
+        push_display(text, value);
+        paint_off(text, style);
+        self.block.end_line();
+    }
+}
+
+/// A count and its noun: `1 byte`, `3 records`.
+struct Count {
+    n: u64,
+    one: &'static str,
+    many: &'static str,
+}
+
+impl Display for Count {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let noun = if self.n == 1 { self.one } else { self.many };
+        write!(f, "{} {noun}", self.n)
+    }
+}
+
+fn plural(n: u64, one: &'static str, many: &'static str) -> Count {
+    Count { n, one, many }
+}
+
+fn bytes(n: usize) -> Count {
+    plural(n as u64, "byte", "bytes")
+}
+
+/// Items separated by `, `, or `none` when there are none.
+struct List<I> {
+    items: I,
+    none: &'static str,
+}
+
+impl<I, T> Display for List<I>
+where
+    I: Iterator<Item = T> + Clone,
+    T: Display,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut items = self.items.clone();
+        let Some(first) = items.next() else {
+            return f.write_str(self.none);
+        };
+        write!(f, "{first}")?;
+        for item in items {
+            write!(f, ", {item}")?;
+        }
+        Ok(())
+    }
+}
+
+fn list_or_none<I: Iterator + Clone>(items: I) -> List<I> {
+    List {
+        items,
+        none: "none",
+    }
+}
+
+/// Text written by a closure: a value put together from parts, written
+/// where it is used rather than into a `String` of its own.
+struct WriteWith<F>(F);
+
+impl<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result> Display for WriteWith<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (self.0)(f)
+    }
+}
+
+fn write_with<F: Fn(&mut fmt::Formatter<'_>) -> fmt::Result>(write: F) -> WriteWith<F> {
+    WriteWith(write)
 }
 
 fn dir_index(d: Option<Direction>) -> usize {
@@ -147,48 +417,6 @@ fn dir_index(d: Option<Direction>) -> usize {
         Some(Direction::ServerToClient) => 1,
         _ => 0,
     }
-}
-
-fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("{n} {one}")
-    } else {
-        format!("{n} {many}")
-    }
-}
-
-/// Splits `text` into lines of at most `width` columns (words longer than
-/// that stay whole), the first starting with `first`, the others indented
-/// to the same column.
-fn wrap(text: &str, first: &str, width: usize) -> Vec<String> {
-    let indent_width = first.chars().count();
-    let indent = " ".repeat(indent_width);
-    let mut lines = Vec::new();
-    let mut line = first.to_string();
-    // The line's width in characters, kept as it grows.
-    let mut line_width = indent_width;
-    let mut empty = true;
-    for word in text.split_whitespace() {
-        let word_width = word.chars().count();
-        if !empty && line_width + 1 + word_width > width {
-            lines.push(std::mem::replace(&mut line, indent.clone()));
-            line_width = indent_width;
-            empty = true;
-        }
-        if !empty {
-            line.push(' ');
-            line_width += 1;
-        }
-        line.push_str(word);
-        line_width += word_width;
-        empty = false;
-    }
-    lines.push(line);
-    lines
-}
-
-fn bytes(n: usize) -> String {
-    plural(n as u64, "byte", "bytes")
 }
 
 /// A small big-endian integer in decimal, a large one in hex.
@@ -202,21 +430,24 @@ fn small_integer(b: &[u8]) -> String {
 }
 
 /// Bytes as a quoted string with escapes, for previews of plaintext.
-fn quoted(b: &[u8]) -> String {
-    let mut s = String::from("\"");
-    for &c in b {
-        match c {
-            b'\r' => s.push_str("\\r"),
-            b'\n' => s.push_str("\\n"),
-            b'\t' => s.push_str("\\t"),
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(c as char),
-            _ => s.push_str(&format!("\\x{c:02x}")),
+struct Quoted<'a>(&'a [u8]);
+
+impl Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for &c in self.0 {
+            match c {
+                b'\r' => f.write_str("\\r")?,
+                b'\n' => f.write_str("\\n")?,
+                b'\t' => f.write_str("\\t")?,
+                b'"' => f.write_str("\\\"")?,
+                b'\\' => f.write_str("\\\\")?,
+                0x20..=0x7e => f.write_char(c as char)?,
+                _ => write!(f, "\\x{c:02x}")?,
+            }
         }
+        f.write_char('"')
     }
-    s.push('"');
-    s
 }
 
 impl<W: Write> TextRenderer<W> {
@@ -227,6 +458,8 @@ impl<W: Write> TextRenderer<W> {
             conns: BTreeMap::new(),
             open: BTreeSet::new(),
             fold: None,
+            spare: Block::default(),
+            step_headings: BTreeMap::new(),
         }
     }
 
@@ -240,15 +473,14 @@ impl<W: Write> TextRenderer<W> {
         self.opts.show_secrets = show;
     }
 
-    fn paint(&self, style: Style, text: &str) -> String {
-        Palette::paint(style, text)
-    }
-
     /// The first lines: the tool, the command and its target.
     pub fn begin(&mut self, run: &RunInfo) -> io::Result<()> {
-        let line = format!("sslwalk {} · {} {}", run.version, run.command, run.target);
-        let line = self.paint(self.opts.palette.heading, &line);
-        writeln!(self.out, "{line}")
+        let mut block = self.start_block(None);
+        block.line(
+            self.opts.palette.heading,
+            format_args!("sslwalk {} · {} {}", run.version, run.command, run.target),
+        );
+        self.write_block(block)
     }
 
     /// The last lines: how many connections ended how.
@@ -259,42 +491,48 @@ impl<W: Write> TextRenderer<W> {
             self.flush_records(c)?;
         }
         let n = summary.connections();
-        let line = format!(
-            "Summary: {}: {} ok, {} failed, {} incomplete",
-            plural(n.into(), "connection", "connections"),
-            summary.ok,
-            summary.failed,
-            summary.incomplete
-        );
         let style = if summary.all_ok() {
             self.opts.palette.ok
         } else {
             self.opts.palette.failed
         };
-        let line = self.paint(style, &line);
-        writeln!(self.out)?;
-        writeln!(self.out, "{line}")?;
+        let mut block = self.start_block(None);
+        block.blank_line();
+        block.line(
+            style,
+            format_args!(
+                "Summary: {}: {} ok, {} failed, {} incomplete",
+                plural(n.into(), "connection", "connections"),
+                summary.ok,
+                summary.failed,
+                summary.incomplete
+            ),
+        );
+        self.write_block(block)?;
         self.out.flush()
     }
 
     // -- Output plumbing --
 
-    /// Writes lines for connection `conn`, each prefixed with `[conn] `
-    /// while several connections are open.
-    fn put(&mut self, conn: ConnId, lines: &[String]) -> io::Result<()> {
-        let prefix = if self.open.len() > 1 {
-            format!("[{conn}] ")
-        } else {
-            String::new()
-        };
-        for l in lines {
-            if l.is_empty() {
-                writeln!(self.out)?;
-            } else {
-                writeln!(self.out, "{prefix}{l}")?;
+    /// An empty block for lines of connection `conn` (`None`: lines of the
+    /// whole run, never prefixed), in the buffers of the last one.
+    fn start_block(&mut self, conn: Option<ConnId>) -> Block {
+        let mut block = std::mem::take(&mut self.spare);
+        block.text.clear();
+        block.prefix.clear();
+        if let Some(conn) = conn {
+            if self.open.len() > 1 {
+                push_display(&mut block.prefix, format_args!("[{conn}] "));
             }
         }
-        Ok(())
+        block
+    }
+
+    /// Writes `block` out and keeps its buffers for the next one.
+    fn write_block(&mut self, block: Block) -> io::Result<()> {
+        let written = self.out.write_all(block.text.as_bytes());
+        self.spare = block;
+        written
     }
 
     fn state(&mut self, conn: ConnId) -> &mut ConnState {
@@ -305,22 +543,34 @@ impl<W: Write> TextRenderer<W> {
         if let Some(f) = self.fold.take() {
             if f.records > 0 {
                 let noun = if f.records == 1 { "record" } else { "records" };
-                let text = format!(
-                    "{FIELD_INDENT}… and {} more application data {noun}, {} (folded; -v shows each)",
-                    f.records,
-                    bytes(f.bytes as usize)
+                let style = self.style_for(f.dir);
+                let mut block = self.start_block(Some(f.conn));
+                block.line(
+                    style,
+                    format_args!(
+                        "{FIELD_INDENT}… and {} more application data {noun}, {} (folded; -v shows each)",
+                        f.records,
+                        bytes(f.bytes as usize)
+                    ),
                 );
-                let line = self.paint(self.style_for(f.dir), &text);
-                self.put(f.conn, &[line])?;
+                self.write_block(block)?;
             }
         }
         Ok(())
     }
 
     fn flush_records(&mut self, conn: ConnId) -> io::Result<()> {
-        let pending = std::mem::take(&mut self.state(conn).pending_records);
-        let lines: Vec<String> = pending.into_iter().map(|(_, l)| l).collect();
-        self.put(conn, &lines)
+        // A connection without pending records (always at verbosity 0) has
+        // nothing to write.
+        let pending = match self.conns.get_mut(&conn) {
+            Some(st) if !st.pending_records.is_empty() => std::mem::take(&mut st.pending_records),
+            _ => return Ok(()),
+        };
+        let mut block = self.start_block(Some(conn));
+        for (_, line) in &pending {
+            block.laid_out_line(line);
+        }
+        self.write_block(block)
     }
 
     fn style_for(&self, dir: Option<Direction>) -> Style {
@@ -330,35 +580,13 @@ impl<W: Write> TextRenderer<W> {
         }
     }
 
-    fn field_lines(&self, fields: &Fields) -> Vec<String> {
-        let pal = &self.opts.palette;
-        fields
-            .0
-            .iter()
-            .map(|(label, value, style)| {
-                let value = self.paint(*style, value);
-                if label.is_empty() {
-                    format!("{FIELD_INDENT}{:LABEL_WIDTH$}{value}", "")
-                } else if label.chars().count() < LABEL_WIDTH {
-                    let l = format!("{label:LABEL_WIDTH$}");
-                    format!("{FIELD_INDENT}{}{value}", self.paint(pal.label, &l))
-                } else {
-                    format!("{FIELD_INDENT}{} {value}", self.paint(pal.label, label))
-                }
-            })
-            .collect()
-    }
-
-    fn note_line(&self, indent: &str, n: &Note) -> String {
-        let pal = &self.opts.palette;
-        let style = match n.severity {
-            Severity::Info => pal.info,
-            Severity::Warning => pal.warning,
-            Severity::Error => pal.error,
-        };
-        let sev = self.paint(style, &format!("{}:", describe::severity(n.severity)));
-        let code = self.paint(pal.dim, &format!("[{}]", n.code.id()));
-        format!("{indent}{sev} {} {code}", describe::note(n))
+    /// Field lines written into `block`, their labels in the palette's
+    /// label style.
+    fn fields<'b>(&self, block: &'b mut Block) -> Fields<'b> {
+        Fields {
+            block,
+            label_style: self.opts.palette.label,
+        }
     }
 
     // -- Events --
@@ -366,27 +594,40 @@ impl<W: Write> TextRenderer<W> {
     fn on_connection(&mut self, ev: &Event, c: &ConnectionInfo) -> io::Result<()> {
         self.open.insert(ev.conn);
         self.conns.insert(ev.conn, ConnState::default());
-        let mut head = format!("Connection {}", ev.conn);
-        match (c.client, c.server) {
-            (Some(cl), Some(sv)) => head.push_str(&format!(": client {cl} → server {sv}")),
-            (Some(cl), None) => head.push_str(&format!(": client {cl}")),
-            (None, Some(sv)) => head.push_str(&format!(": server {sv}")),
-            (None, None) => {}
+        let pal = self.opts.palette;
+        let mut block = self.start_block(Some(ev.conn));
+        block.blank_line();
+        let conn = ev.conn;
+        block.line(
+            pal.heading,
+            write_with(|f| match (c.client, c.server) {
+                (Some(cl), Some(sv)) => write!(f, "Connection {conn}: client {cl} → server {sv}"),
+                (Some(cl), None) => write!(f, "Connection {conn}: client {cl}"),
+                (None, Some(sv)) => write!(f, "Connection {conn}: server {sv}"),
+                (None, None) => write!(f, "Connection {conn}"),
+            }),
+        );
+        let joined_midstream = ev.origin == Origin::Observed && !c.tcp_handshake_seen;
+        let started = ev.time.filter(|_| self.opts.verbosity >= 1);
+        if joined_midstream || started.is_some() {
+            block.line(
+                pal.dim,
+                write_with(|f| {
+                    f.write_str("  (")?;
+                    if joined_midstream {
+                        f.write_str("the capture joined it mid-stream: roles were inferred")?;
+                        if started.is_some() {
+                            f.write_str("; ")?;
+                        }
+                    }
+                    if let Some(t) = started {
+                        write!(f, "started {}", describe::utc(t.secs))?;
+                    }
+                    f.write_str(")")
+                }),
+            );
         }
-        let mut lines = vec![String::new(), self.paint(self.opts.palette.heading, &head)];
-        let mut detail = Vec::new();
-        if ev.origin == Origin::Observed && !c.tcp_handshake_seen {
-            detail.push("the capture joined it mid-stream: roles were inferred".to_string());
-        }
-        if self.opts.verbosity >= 1 {
-            if let Some(t) = ev.time {
-                detail.push(format!("started {}", describe::utc(t.secs)));
-            }
-        }
-        if !detail.is_empty() {
-            lines.push(self.paint(self.opts.palette.dim, &format!("  ({})", detail.join("; "))));
-        }
-        self.put(ev.conn, &lines)
+        self.write_block(block)
     }
 
     fn on_record(&mut self, ev: &Event, r: &RecordInfo) -> io::Result<()> {
@@ -397,39 +638,49 @@ impl<W: Write> TextRenderer<W> {
             Some(Direction::ServerToClient) => "←",
             _ => "→",
         };
-        let mut text = format!(
-            "{FIELD_INDENT}record {arrow} {}, {}, {}, stream offset {}",
-            describe::named_u8(r.header.content_type.name(), r.header.content_type.0),
-            describe::version(r.header.version),
-            bytes(r.header.length.into()),
-            r.stream_offset
+        let dim = self.opts.palette.dim;
+        let mut line = String::new();
+        paint_on(&mut line, dim);
+        push_display(
+            &mut line,
+            format_args!(
+                "{FIELD_INDENT}record {arrow} {}, {}, {}, stream offset {}",
+                describe::named_u8(r.header.content_type.name(), r.header.content_type.0),
+                describe::version(r.header.version),
+                bytes(r.header.length.into()),
+                r.stream_offset
+            ),
         );
         if r.protected {
-            text.push_str(", protected");
+            line.push_str(", protected");
         }
         if r.sslv2 {
-            text.push_str(", SSL 2.0 record format");
+            line.push_str(", SSL 2.0 record format");
         }
-        let line = self.paint(self.opts.palette.dim, &text);
+        paint_off(&mut line, dim);
         self.state(ev.conn).pending_records.push((ev.dir, line));
         Ok(())
     }
 
     fn on_flow(&mut self, ev: &Event, f: &FlowEvent) -> io::Result<()> {
         let pal = self.opts.palette;
-        let mut lines = vec![self.paint(pal.flow, &format!("  » {}", describe::flow(f)))];
-        match f {
-            FlowEvent::Kind(k) => {
-                if k.tls13 {
-                    self.state(ev.conn).tls13 = true;
-                }
-                for l in wrap(describe::handshake_kind_explanation(k), "    ", WRAP_WIDTH) {
-                    lines.push(self.paint(pal.dim, &l));
-                }
+        if let FlowEvent::Kind(k) = f {
+            if k.tls13 {
+                self.state(ev.conn).tls13 = true;
             }
+        }
+        let mut block = self.start_block(Some(ev.conn));
+        block.line(pal.flow, format_args!("  » {}", describe::flow(f)));
+        match f {
+            FlowEvent::Kind(k) => block.wrapped(
+                pal.dim,
+                format_args!("    "),
+                describe::handshake_kind_explanation(k),
+                WRAP_WIDTH,
+            ),
             FlowEvent::Renegotiation { .. } => {}
         }
-        self.put(ev.conn, &lines)
+        self.write_block(block)
     }
 
     /// A decoder's crypto: each record's (`-v`, under its record line),
@@ -444,17 +695,24 @@ impl<W: Write> TextRenderer<W> {
                     } else {
                         pal.dim
                     };
-                    let line = self.paint(
-                        style,
-                        &format!("{FIELD_INDENT}  crypto: {}", describe::record_crypto(rc)),
-                    );
+                    let mut line = String::new();
+                    paint_on(&mut line, style);
+                    line.push_str(FIELD_INDENT);
+                    line.push_str("  crypto: ");
+                    line.push_str(&describe::record_crypto(rc));
+                    paint_off(&mut line, style);
                     self.state(ev.conn).pending_records.push((ev.dir, line));
                 }
                 Ok(())
             }
             CryptoEvent::Secrets(s) => {
                 self.flush_fold()?;
-                let mut text = format!("  » keys: {}", describe::secret_source(s.source));
+                let mut block = self.start_block(Some(ev.conn));
+                block.start_line();
+                let text = &mut block.text;
+                paint_on(text, pal.flow);
+                text.push_str("  » keys: ");
+                text.push_str(&describe::secret_source(s.source));
                 if s.extended_master_secret {
                     text.push_str("; extended master secret");
                 }
@@ -466,8 +724,9 @@ impl<W: Write> TextRenderer<W> {
                 } else {
                     ": records are decrypted from each ChangeCipherSpec on"
                 });
-                let mut lines = vec![self.paint(pal.flow, &text)];
-                let mut f = Fields::default();
+                paint_off(text, pal.flow);
+                block.end_line();
+                let mut f = self.fields(&mut block);
                 if self.opts.show_secrets {
                     if let Some(p) = &s.pre_master {
                         f.kv("pre-master", hex(p.expose()));
@@ -495,15 +754,16 @@ impl<W: Write> TextRenderer<W> {
                 } else if self.opts.verbosity >= 1 {
                     f.kv("secrets", "redacted (--show-secrets shows them)");
                 }
-                lines.extend(self.field_lines(&f));
-                self.put(ev.conn, &lines)
+                self.write_block(block)
             }
         }
     }
 
     fn on_note(&mut self, ev: &Event, n: &Note) -> io::Result<()> {
-        let line = self.note_line(FIELD_INDENT, n);
-        self.put(ev.conn, &[line])
+        let pal = self.opts.palette;
+        let mut block = self.start_block(Some(ev.conn));
+        block.note_line(&pal, FIELD_INDENT, n);
+        self.write_block(block)
     }
 
     fn on_outcome(&mut self, ev: &Event, o: &Outcome) -> io::Result<()> {
@@ -513,29 +773,32 @@ impl<W: Write> TextRenderer<W> {
             OutcomeResult::Failed => ("failed", pal.failed),
             OutcomeResult::Incomplete => ("incomplete, the handshake did not finish", pal.failed),
         };
-        let head = format!(
-            "  Outcome of connection {}: {}",
-            ev.conn,
-            self.paint(style, word)
-        );
-        let mut f = Fields::default();
-        f.kv(
-            "version",
-            o.version
-                .map(describe::version)
-                .unwrap_or_else(|| "not negotiated".into()),
-        );
-        f.kv(
-            "cipher suite",
-            o.cipher_suite
-                .map(describe::suite)
-                .unwrap_or_else(|| "not negotiated".into()),
-        );
+        let mut block = self.start_block(Some(ev.conn));
+        block.blank_line();
+        block.start_line();
+        let text = &mut block.text;
+        paint_on(text, pal.heading);
+        push_display(text, format_args!("  Outcome of connection {}: ", ev.conn));
+        paint_on(text, style);
+        text.push_str(word);
+        paint_off(text, style);
+        paint_off(text, pal.heading);
+        block.end_line();
+
+        let mut f = self.fields(&mut block);
+        match o.version {
+            Some(v) => f.kv("version", describe::version(v)),
+            None => f.kv("version", "not negotiated"),
+        }
+        match o.cipher_suite {
+            Some(s) => f.kv("cipher suite", describe::suite(s)),
+            None => f.kv("cipher suite", "not negotiated"),
+        }
         if let Some(k) = &o.kind {
             f.kv("handshake", describe::handshake_kind_name(k));
         }
         f.kv("resumed", if o.resumed { "yes" } else { "no" });
-        f.kv("handshakes", o.handshakes.to_string());
+        f.kv("handshakes", o.handshakes);
         if let Some((a, from)) = &o.alert {
             let who = match from {
                 Direction::ClientToServer => "the client",
@@ -544,27 +807,34 @@ impl<W: Write> TextRenderer<W> {
             let style = if a.is_fatal() { pal.error } else { pal.warning };
             f.styled(
                 "alert",
-                format!("{}, sent by {who}", describe::alert(a)),
+                format_args!("{}, sent by {who}", describe::alert(a)),
                 style,
             );
         }
         let data = |d: &DataCount| {
-            format!(
-                "{}, {}",
-                plural(d.records, "record", "records"),
-                bytes(d.bytes as usize)
-            )
+            let (records, bytes_count) = (d.records, d.bytes);
+            write_with(move |f| {
+                write!(
+                    f,
+                    "{}, {}",
+                    plural(records, "record", "records"),
+                    bytes(bytes_count as usize)
+                )
+            })
         };
         f.kv(
             "app data",
-            format!("client → server: {}", data(&o.client_to_server)),
+            format_args!("client → server: {}", data(&o.client_to_server)),
         );
-        f.more(format!("server → client: {}", data(&o.server_to_client)));
+        f.more(format_args!(
+            "server → client: {}",
+            data(&o.server_to_client)
+        ));
         let decrypted = match (o.decrypted, o.finished_verified) {
-            (false, _) => "no".to_string(),
-            (true, Some(true)) => "yes; both Finished messages verified".to_string(),
-            (true, Some(false)) => "yes; a Finished message did NOT verify".to_string(),
-            (true, None) => "yes".to_string(),
+            (false, _) => "no",
+            (true, Some(true)) => "yes; both Finished messages verified",
+            (true, Some(false)) => "yes; a Finished message did NOT verify",
+            (true, None) => "yes",
         };
         if o.finished_verified == Some(false) {
             f.styled("decrypted", decrypted, pal.error);
@@ -572,14 +842,12 @@ impl<W: Write> TextRenderer<W> {
             f.kv("decrypted", decrypted);
         }
         if let Some(name) = &o.server_name {
-            f.kv("server name", name.clone());
+            f.kv("server name", name);
         }
-        let mut lines = vec![String::new(), self.paint(pal.heading, &head)];
-        lines.extend(self.field_lines(&f));
         if let Some(reason) = &o.reason {
-            lines.push(self.note_line(FIELD_INDENT, reason));
+            block.note_line(&pal, FIELD_INDENT, reason);
         }
-        self.put(ev.conn, &lines)?;
+        self.write_block(block)?;
         self.open.remove(&ev.conn);
         self.conns.remove(&ev.conn);
         Ok(())
@@ -609,40 +877,63 @@ impl<W: Write> TextRenderer<W> {
         }
     }
 
-    fn arrow_line(&self, ev: &Event, m: &MessageEvent, title: &str) -> String {
+    /// `  client ── ClientHello ───▶ server  88 bytes`: the message on the
+    /// ladder, then its size and details.
+    fn arrow_line(&self, block: &mut Block, ev: &Event, m: &MessageEvent, title: &str) {
         let pal = self.opts.palette;
-        let len = title.chars().count();
-        let fill = "─".repeat(LADDER.saturating_sub(len + 5).max(1));
-        let arrow = match ev.dir {
-            Some(Direction::ServerToClient) => format!("client ◀{fill} {title} ── server"),
-            Some(Direction::ClientToServer) => format!("client ── {title} {fill}▶ server"),
-            None => format!("client ── {title} {fill}─ server"),
-        };
-        let mut detail = vec![bytes(Self::message_size(m))];
+        // At most LADDER - 5 characters of line, so it fits LADDER_LINE.
+        let fill = LADDER.saturating_sub(text_width(title) + 5).max(1);
+        let style = self.style_for(ev.dir);
+        block.start_line();
+        let text = &mut block.text;
+        text.push_str("  ");
+        paint_on(text, style);
+        match ev.dir {
+            Some(Direction::ServerToClient) => {
+                text.push_str("client ◀");
+                text.push_str(&LADDER_LINE[..fill * '─'.len_utf8()]);
+                text.push(' ');
+                text.push_str(title);
+                text.push_str(" ── server");
+            }
+            Some(Direction::ClientToServer) => {
+                text.push_str("client ── ");
+                text.push_str(title);
+                text.push(' ');
+                text.push_str(&LADDER_LINE[..fill * '─'.len_utf8()]);
+                text.push_str("▶ server");
+            }
+            None => {
+                text.push_str("client ── ");
+                text.push_str(title);
+                text.push(' ');
+                text.push_str(&LADDER_LINE[..fill * '─'.len_utf8()]);
+                text.push_str("─ server");
+            }
+        }
+        paint_off(text, style);
+        text.push_str("  ");
+        paint_on(text, pal.dim);
+        push_display(text, bytes(Self::message_size(m)));
         if m.records > 1 {
-            detail.push(format!("{} records", m.records));
+            push_display(text, format_args!(", {} records", m.records));
         }
         if m.protected {
-            detail.push("protected".into());
+            text.push_str(", protected");
         }
         if self.opts.verbosity >= 1 {
             if let Some(t) = ev.time {
-                detail.push(describe::time_of_day(t));
+                text.push_str(", ");
+                text.push_str(&describe::time_of_day(t));
             }
-            detail.push(
-                match ev.origin {
-                    Origin::Sent => "sent",
-                    Origin::Received => "received",
-                    Origin::Observed => "observed",
-                }
-                .into(),
-            );
+            text.push_str(match ev.origin {
+                Origin::Sent => ", sent",
+                Origin::Received => ", received",
+                Origin::Observed => ", observed",
+            });
         }
-        format!(
-            "  {}  {}",
-            self.paint(self.style_for(ev.dir), &arrow),
-            self.paint(pal.dim, &detail.join(", "))
-        )
+        paint_off(text, pal.dim);
+        block.end_line();
     }
 
     fn on_message(&mut self, ev: &Event, m: &MessageEvent) -> io::Result<()> {
@@ -674,7 +965,7 @@ impl<W: Write> TextRenderer<W> {
         self.flush_fold()?;
 
         let pal = self.opts.palette;
-        let mut lines = Vec::new();
+        let mut block = self.start_block(Some(ev.conn));
         let starts_handshake = matches!(
             &m.message,
             Message::SslV2ClientHello(_)
@@ -690,46 +981,52 @@ impl<W: Write> TextRenderer<W> {
                 st.steps_seen.clear();
             }
             if st.steps_seen.insert(step) {
-                lines.push(String::new());
-                let head = format!("  Step {step}");
-                match describe::step_meaning(step) {
-                    Some(meaning) => {
-                        for l in wrap(meaning, &format!("{head} · "), WRAP_WIDTH) {
-                            lines.push(self.paint(pal.step, &l));
-                        }
+                block.blank_line();
+                let heading = self.step_headings.entry(step).or_insert_with(|| {
+                    let mut heading = Block::default();
+                    match describe::step_meaning(step) {
+                        Some(meaning) => heading.wrapped(
+                            pal.step,
+                            format_args!("  Step {step} · "),
+                            meaning,
+                            WRAP_WIDTH,
+                        ),
+                        None => heading.line(pal.step, format_args!("  Step {step}")),
                     }
-                    None => lines.push(self.paint(pal.step, &head)),
-                }
+                    heading.text
+                });
+                block.laid_out_lines(heading);
             }
         }
         let title = self.title(ev, m);
-        lines.push(self.arrow_line(ev, m, &title));
-        // Records that carried this message (`-v`), right under its arrow.
-        let st = self.state(ev.conn);
-        let (mine, others): (Vec<_>, Vec<_>) = std::mem::take(&mut st.pending_records)
-            .into_iter()
-            .partition(|(d, _)| *d == ev.dir);
-        st.pending_records = others;
-        lines.extend(mine.into_iter().map(|(_, l)| l));
+        self.arrow_line(&mut block, ev, m, &title);
+        // Records that carried this message (`-v`), right under its arrow;
+        // those of the other direction wait for their own message.
+        self.state(ev.conn).pending_records.retain(|(dir, line)| {
+            let mine = *dir == ev.dir;
+            if mine {
+                block.laid_out_line(line);
+            }
+            !mine
+        });
 
-        let mut f = Fields::default();
+        let mut f = self.fields(&mut block);
         self.message_fields(ev, m, &mut f);
-        lines.extend(self.field_lines(&f));
         for n in &m.notes {
-            lines.push(self.note_line(FIELD_INDENT, n));
+            block.note_line(&pal, FIELD_INDENT, n);
         }
         if self.opts.verbosity >= 2 {
-            self.dump(&mut lines, "hex dump", &m.raw);
+            block.dump(&pal, "hex dump", &m.raw);
             if let Message::ApplicationData {
                 plaintext: Some(p), ..
             } = &m.message
             {
                 if p != &m.raw {
-                    self.dump(&mut lines, "plaintext hex dump", p);
+                    block.dump(&pal, "plaintext hex dump", p);
                 }
             }
         }
-        self.put(ev.conn, &lines)?;
+        self.write_block(block)?;
         if app_data && self.opts.verbosity == 0 {
             self.fold = Some(Fold {
                 conn: ev.conn,
@@ -739,20 +1036,6 @@ impl<W: Write> TextRenderer<W> {
             });
         }
         Ok(())
-    }
-
-    fn dump(&self, lines: &mut Vec<String>, what: &str, b: &[u8]) {
-        if b.is_empty() {
-            return;
-        }
-        let pal = self.opts.palette;
-        lines.push(self.paint(
-            pal.dim,
-            &format!("{FIELD_INDENT}{what}, {}:", bytes(b.len())),
-        ));
-        for l in hexdump::lines(b, 0) {
-            lines.push(self.paint(pal.dim, &format!("{FIELD_INDENT}  {l}")));
-        }
     }
 
     fn title(&mut self, ev: &Event, m: &MessageEvent) -> String {
@@ -769,7 +1052,7 @@ impl<W: Write> TextRenderer<W> {
     fn message_fields(&mut self, ev: &Event, m: &MessageEvent, f: &mut Fields) {
         let pal = self.opts.palette;
         if let Some(e) = m.message.decode_error() {
-            f.styled("not decoded", e.to_string(), pal.error);
+            f.styled("not decoded", e, pal.error);
             return;
         }
         let reference = ev.time.or(self.opts.now);
@@ -814,7 +1097,7 @@ impl<W: Write> TextRenderer<W> {
                 f.kv("type", describe::named_u8(h.typ.name(), h.typ.0));
                 f.kv(
                     "payload",
-                    format!(
+                    format_args!(
                         "{} declared, {} present",
                         bytes(h.payload_length.into()),
                         bytes(h.payload.len())
@@ -832,9 +1115,9 @@ impl<W: Write> TextRenderer<W> {
                         .iter()
                         .all(|&c| matches!(c, 0x20..=0x7e | b'\r' | b'\n' | b'\t'));
                     if text {
-                        f.kv("plaintext", format!("{}{more}", quoted(shown)));
+                        f.kv("plaintext", format_args!("{}{more}", Quoted(shown)));
                     } else {
-                        f.kv("plaintext", format!("hex {}{more}", hex(shown)));
+                        f.kv("plaintext", format_args!("hex {}{more}", hex(shown)));
                     }
                 }
             }
@@ -843,37 +1126,51 @@ impl<W: Write> TextRenderer<W> {
                 length,
             } => {
                 let st = self.state(ev.conn);
-                let text = match *content_type {
-                    ContentType::Handshake if st.tls13 => {
-                        format!("encrypted handshake message, {}", bytes(*length))
-                    }
+                let length = bytes(*length);
+                match *content_type {
+                    ContentType::Handshake if st.tls13 => f.kv(
+                        "content",
+                        format_args!("encrypted handshake message, {length}"),
+                    ),
                     ContentType::Handshake if st.after_ccs[di] && !st.handshake_after_ccs[di] => {
                         st.handshake_after_ccs[di] = true;
-                        format!(
-                            "encrypted handshake message, presumably Finished (the first message under the new keys), {}",
-                            bytes(*length)
-                        )
+                        f.kv(
+                            "content",
+                            format_args!(
+                                "encrypted handshake message, presumably Finished (the first message under the new keys), {length}"
+                            ),
+                        );
                     }
-                    ContentType::Handshake => format!(
-                        "encrypted handshake message (a renegotiation or a post-handshake message), {}",
-                        bytes(*length)
+                    ContentType::Handshake => f.kv(
+                        "content",
+                        format_args!(
+                            "encrypted handshake message (a renegotiation or a post-handshake message), {length}"
+                        ),
                     ),
-                    ContentType::Alert => format!(
-                        "encrypted alert, {}: level and description are hidden (often close_notify)",
-                        bytes(*length)
+                    ContentType::Alert => f.kv(
+                        "content",
+                        format_args!(
+                            "encrypted alert, {length}: level and description are hidden (often close_notify)"
+                        ),
                     ),
-                    ContentType::ApplicationData if st.tls13 => format!(
-                        "TLS 1.3 record, {}: handshake messages or application data, the outer type is always application_data",
-                        bytes(*length)
+                    ContentType::ApplicationData if st.tls13 => f.kv(
+                        "content",
+                        format_args!(
+                            "TLS 1.3 record, {length}: handshake messages or application data, the outer type is always application_data"
+                        ),
                     ),
-                    ContentType::ApplicationData => format!("encrypted application data, {}", bytes(*length)),
-                    other => format!(
-                        "encrypted record of type {}, {}",
-                        describe::named_u8(other.name(), other.0),
-                        bytes(*length)
+                    ContentType::ApplicationData => f.kv(
+                        "content",
+                        format_args!("encrypted application data, {length}"),
                     ),
-                };
-                f.kv("content", text);
+                    other => f.kv(
+                        "content",
+                        format_args!(
+                            "encrypted record of type {}, {length}",
+                            describe::named_u8(other.name(), other.0)
+                        ),
+                    ),
+                }
             }
             Message::UnknownRecord {
                 content_type,
@@ -881,7 +1178,7 @@ impl<W: Write> TextRenderer<W> {
             } => {
                 f.kv(
                     "content type",
-                    format!(
+                    format_args!(
                         "{} ({}), {}, not interpreted",
                         describe::named_u8(content_type.name(), content_type.0),
                         content_type.0,
@@ -917,15 +1214,20 @@ impl<W: Write> TextRenderer<W> {
                 if sh.negotiated_version() == ProtocolVersion::TLSv1_3 {
                     st.tls13 = true;
                 }
-                let client_sid = st.client_session_id.clone();
-                server_hello_fields(sh, client_sid.as_deref(), m.raw.len(), reference, f);
+                server_hello_fields(
+                    sh,
+                    st.client_session_id.as_deref(),
+                    m.raw.len(),
+                    reference,
+                    f,
+                );
             }
             HandshakeMessage::NewSessionTicket(t) => match t {
                 NewSessionTicket::Tls12 {
                     lifetime_hint,
                     ticket,
                 } => {
-                    f.kv("lifetime hint", format!("{lifetime_hint} s"));
+                    f.kv("lifetime hint", format_args!("{lifetime_hint} s"));
                     f.kv("ticket", bytes(ticket.len()));
                 }
                 NewSessionTicket::Tls13 {
@@ -935,8 +1237,8 @@ impl<W: Write> TextRenderer<W> {
                     ticket,
                     extensions,
                 } => {
-                    f.kv("lifetime", format!("{lifetime} s"));
-                    f.kv("age add", age_add.to_string());
+                    f.kv("lifetime", format_args!("{lifetime} s"));
+                    f.kv("age add", age_add);
                     f.kv("nonce", hex(nonce));
                     f.kv("ticket", bytes(ticket.len()));
                     extension_fields(
@@ -964,11 +1266,15 @@ impl<W: Write> TextRenderer<W> {
                     signature_algorithms,
                     certificate_authorities,
                 } => {
-                    let types: Vec<String> = certificate_types
-                        .iter()
-                        .map(|t| describe::named_u8(t.name(), t.0))
-                        .collect();
-                    f.kv("cert types", types.join(", "));
+                    f.kv(
+                        "cert types",
+                        List {
+                            items: certificate_types
+                                .iter()
+                                .map(|t| describe::named_u8(t.name(), t.0)),
+                            none: "",
+                        },
+                    );
                     if let Some(algs) = signature_algorithms {
                         f.kv(
                             "signature algs",
@@ -995,14 +1301,11 @@ impl<W: Write> TextRenderer<W> {
                     context,
                     extensions,
                 } => {
-                    f.kv(
-                        "context",
-                        if context.is_empty() {
-                            "empty".into()
-                        } else {
-                            hex(context)
-                        },
-                    );
+                    if context.is_empty() {
+                        f.kv("context", "empty");
+                    } else {
+                        f.kv("context", hex(context));
+                    }
                     extension_fields(
                         Some(extensions),
                         ExtensionContext::CertificateRequest,
@@ -1025,22 +1328,26 @@ impl<W: Write> TextRenderer<W> {
                     encrypted_pre_master,
                     length_prefixed,
                 } => {
-                    let mut text = format!(
-                        "encrypted pre-master secret, {} (as long as the server's RSA modulus: {} bits)",
-                        bytes(encrypted_pre_master.len()),
-                        encrypted_pre_master.len() * 8
+                    f.kv(
+                        "key exchange",
+                        format_args!(
+                            "encrypted pre-master secret, {} (as long as the server's RSA modulus: {} bits){}",
+                            bytes(encrypted_pre_master.len()),
+                            encrypted_pre_master.len() * 8,
+                            if *length_prefixed {
+                                ""
+                            } else {
+                                "; no length prefix, the SSL 3.0 form"
+                            }
+                        ),
                     );
-                    if !length_prefixed {
-                        text.push_str("; no length prefix, the SSL 3.0 form");
-                    }
-                    f.kv("key exchange", text);
                 }
                 ClientKeyExchange::Dh { public } => f.kv("client DH public", bytes(public.len())),
                 ClientKeyExchange::Ecdh { public } => f.kv("client EC point", bytes(public.len())),
-                ClientKeyExchange::Psk { identity } => f.kv("PSK identity", quoted(identity)),
+                ClientKeyExchange::Psk { identity } => f.kv("PSK identity", Quoted(identity)),
                 ClientKeyExchange::Opaque(b) => f.kv(
                     "key exchange",
-                    format!(
+                    format_args!(
                         "{}, layout unknown without the negotiated key exchange",
                         bytes(b.len())
                     ),
@@ -1056,7 +1363,7 @@ impl<W: Write> TextRenderer<W> {
                 };
                 f.kv(
                     "verify_data",
-                    format!(
+                    format_args!(
                         "{} ({why}): {}",
                         bytes(fin.verify_data.len()),
                         hex(&fin.verify_data)
@@ -1066,7 +1373,7 @@ impl<W: Write> TextRenderer<W> {
             HandshakeMessage::CertificateStatus(cs) => {
                 f.kv(
                     "status",
-                    format!(
+                    format_args!(
                         "{} response, {}",
                         describe::named_u8(cs.status_type.name(), cs.status_type.0),
                         bytes(cs.response.len())
@@ -1075,33 +1382,26 @@ impl<W: Write> TextRenderer<W> {
             }
             HandshakeMessage::KeyUpdate(k) => f.kv("request", describe::named_u8(k.name(), k.0)),
             HandshakeMessage::Unknown { body, .. } => {
-                f.kv("body", format!("{}, not decoded", bytes(body.len())));
+                f.kv("body", format_args!("{}, not decoded", bytes(body.len())));
             }
         }
     }
 }
 
-fn list_or_none(items: impl Iterator<Item = String>) -> String {
-    let v: Vec<String> = items.collect();
-    if v.is_empty() {
-        "none".into()
-    } else {
-        v.join(", ")
-    }
-}
-
-fn signature(sig: &DigitallySigned) -> String {
-    match sig.algorithm {
-        Some(a) => format!(
+fn signature(sig: &DigitallySigned) -> impl Display + '_ {
+    write_with(move |f| match sig.algorithm {
+        Some(a) => write!(
+            f,
             "{}, {}",
             describe::named_u16(a.name(), a.0),
             bytes(sig.signature.len())
         ),
-        None => format!(
+        None => write!(
+            f,
             "{} (algorithm implied by the key)",
             bytes(sig.signature.len())
         ),
-    }
+    })
 }
 
 /// The random and what its first four bytes are.
@@ -1114,10 +1414,10 @@ fn random_fields(random: &[u8; 32], tls13: bool, reference: Option<Timestamp>, f
     }
     match reference {
         Some(r) if describe::plausible_gmt_unix_time(gmt, r) => {
-            f.more(format!("gmt_unix_time {}", describe::utc(gmt.into())));
+            f.more(format_args!("gmt_unix_time {}", describe::utc(gmt.into())));
         }
         Some(_) => f.more("first 4 bytes random too (not a plausible gmt_unix_time)"),
-        None => f.more(format!(
+        None => f.more(format_args!(
             "gmt_unix_time {} if it is a time",
             describe::utc(gmt.into())
         )),
@@ -1128,9 +1428,12 @@ fn random_fields(random: &[u8; 32], tls13: bool, reference: Option<Timestamp>, f
 /// line.
 fn session_id_fields(sid: &[u8], meaning: &str, f: &mut Fields) {
     if sid.is_empty() {
-        f.kv("session ID", format!("empty: {meaning}"));
+        f.kv("session ID", format_args!("empty: {meaning}"));
     } else {
-        f.kv("session ID", format!("{meaning}, {}", bytes(sid.len())));
+        f.kv(
+            "session ID",
+            format_args!("{meaning}, {}", bytes(sid.len())),
+        );
         f.more(hex(sid));
     }
 }
@@ -1151,17 +1454,21 @@ fn client_hello_fields(
     session_id_fields(&ch.session_id, meaning, f);
     f.kv(
         "cipher suites",
-        format!("{} offered, in order of preference", ch.cipher_suites.len()),
+        format_args!("{} offered, in order of preference", ch.cipher_suites.len()),
     );
     for s in &ch.cipher_suites {
         f.more(describe::suite(*s));
     }
-    let comps: Vec<String> = ch
-        .compression_methods
-        .iter()
-        .map(|c| describe::compression(*c))
-        .collect();
-    f.kv("compression", comps.join(", "));
+    f.kv(
+        "compression",
+        List {
+            items: ch
+                .compression_methods
+                .iter()
+                .map(|c| describe::compression(*c)),
+            none: "",
+        },
+    );
     extension_fields(
         ch.extensions.as_deref(),
         ExtensionContext::ClientHello,
@@ -1181,7 +1488,7 @@ fn server_hello_fields(
     if negotiated != sh.server_version {
         f.kv(
             "version",
-            format!(
+            format_args!(
                 "{}, negotiated {} through supported_versions",
                 describe::version(sh.server_version),
                 describe::version_name(negotiated)
@@ -1229,13 +1536,13 @@ fn sslv2_hello_fields(h: &SslV2ClientHello, f: &mut Fields) {
     let tls = h.tls_cipher_suites().count();
     f.kv(
         "cipher specs",
-        format!("{} offered, {tls} of them TLS suites", h.cipher_specs.len()),
+        format_args!("{} offered, {tls} of them TLS suites", h.cipher_specs.len()),
     );
     for s in &h.cipher_specs {
         if s >> 16 == 0 {
             f.more(describe::suite(crate::wire::CipherSuite(*s as u16)));
         } else {
-            f.more(format!("0x{s:06X} SSL 2.0 cipher"));
+            f.more(format_args!("0x{s:06X} SSL 2.0 cipher"));
         }
     }
     let meaning = if h.session_id.is_empty() {
@@ -1246,7 +1553,7 @@ fn sslv2_hello_fields(h: &SslV2ClientHello, f: &mut Fields) {
     session_id_fields(&h.session_id, meaning, f);
     f.kv(
         "challenge",
-        format!(
+        format_args!(
             "{}, becomes the client random: {}",
             bytes(h.challenge.len()),
             hex(&h.challenge)
@@ -1269,114 +1576,155 @@ fn extension_fields(
         f.kv("extensions", "none (an empty block)");
         return;
     }
-    f.kv("extensions", exts.len().to_string());
+    f.kv("extensions", exts.len());
     for (e, offset) in exts.iter().zip(extension_data_offsets(exts, raw_len)) {
         let name = describe::extension_type(e.typ);
-        let text = match e.parse(cx, offset.unwrap_or(0)) {
+        match e.parse(cx, offset.unwrap_or(0)) {
             Ok(ExtensionBody::Unparsed(_)) => {
                 if e.data.is_empty() {
-                    "empty".to_string()
+                    f.more(format_args!("{name}: empty"));
                 } else if e.data.len() <= 32 {
-                    format!("{}: {}", bytes(e.data.len()), hex(&e.data))
+                    f.more(format_args!(
+                        "{name}: {}: {}",
+                        bytes(e.data.len()),
+                        hex(&e.data)
+                    ));
                 } else {
-                    format!("{}, not decoded", bytes(e.data.len()))
+                    f.more(format_args!("{name}: {}, not decoded", bytes(e.data.len())));
                 }
             }
-            Ok(body) => extension_text(&body),
-            Err(err) => format!("malformed ({}): {err}", bytes(e.data.len())),
-        };
-        f.more(format!("{name}: {text}"));
+            Ok(body) => f.more(format_args!("{name}: {}", ExtensionText(&body))),
+            Err(err) => f.more(format_args!(
+                "{name}: malformed ({}): {err}",
+                bytes(e.data.len())
+            )),
+        }
     }
 }
 
-fn extension_text(body: &ExtensionBody) -> String {
-    use ExtensionBody as B;
-    let u16s = |v: &mut dyn Iterator<Item = String>| -> String {
-        let v: Vec<String> = v.collect();
-        if v.is_empty() {
-            "none".into()
-        } else {
-            v.join(", ")
-        }
-    };
-    match body {
-        B::ServerName(names) if names.is_empty() => {
-            "empty: the server acknowledges the name".into()
-        }
-        B::ServerName(names) => u16s(&mut names.iter().map(|n| {
-            if n.name_type == crate::wire::ServerNameType::HostName {
-                format!("host_name {}", quoted(&n.name))
-            } else {
-                format!("name type {}: {}", n.name_type.0, hex(&n.name))
+/// What a parsed extension says.
+struct ExtensionText<'a>(&'a ExtensionBody);
+
+impl Display for ExtensionText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ExtensionBody as B;
+        match self.0 {
+            B::ServerName(names) if names.is_empty() => {
+                f.write_str("empty: the server acknowledges the name")
             }
-        })),
-        B::MaxFragmentLength(m) => describe::named_u8(m.name(), m.0),
-        B::StatusRequest {
-            status_type: None, ..
-        } => "empty: the server will staple a status".into(),
-        B::StatusRequest {
-            status_type: Some(t),
-            responder_id_list,
-            request_extensions,
-        } => format!(
-            "{} (responder IDs {}, request extensions {})",
-            describe::named_u8(t.name(), t.0),
-            bytes(responder_id_list.len()),
-            bytes(request_extensions.len())
-        ),
-        B::SupportedGroups(g) => u16s(&mut g.iter().map(|g| describe::named_u16(g.name(), g.0))),
-        B::EcPointFormats(p) => u16s(&mut p.iter().map(|p| describe::named_u8(p.name(), p.0))),
-        B::SignatureAlgorithms(s) | B::SignatureAlgorithmsCert(s) => {
-            u16s(&mut s.iter().map(|s| describe::named_u16(s.name(), s.0)))
-        }
-        B::Heartbeat(m) => describe::named_u8(m.name(), m.0),
-        B::Alpn(names) => u16s(&mut names.iter().map(|n| quoted(n))),
-        B::Padding { length, all_zero } => {
-            if *all_zero {
-                format!("{} of zeros", bytes(*length))
-            } else {
-                format!("{}, not all zero", bytes(*length))
+            B::ServerName(names) => write!(
+                f,
+                "{}",
+                list_or_none(names.iter().map(|n| {
+                    write_with(move |f| {
+                        if n.name_type == crate::wire::ServerNameType::HostName {
+                            write!(f, "host_name {}", Quoted(&n.name))
+                        } else {
+                            write!(f, "name type {}: {}", n.name_type.0, hex(&n.name))
+                        }
+                    })
+                }))
+            ),
+            B::MaxFragmentLength(m) => f.write_str(&describe::named_u8(m.name(), m.0)),
+            B::StatusRequest {
+                status_type: None, ..
+            } => f.write_str("empty: the server will staple a status"),
+            B::StatusRequest {
+                status_type: Some(t),
+                responder_id_list,
+                request_extensions,
+            } => write!(
+                f,
+                "{} (responder IDs {}, request extensions {})",
+                describe::named_u8(t.name(), t.0),
+                bytes(responder_id_list.len()),
+                bytes(request_extensions.len())
+            ),
+            B::SupportedGroups(g) => write!(
+                f,
+                "{}",
+                list_or_none(g.iter().map(|g| describe::named_u16(g.name(), g.0)))
+            ),
+            B::EcPointFormats(p) => write!(
+                f,
+                "{}",
+                list_or_none(p.iter().map(|p| describe::named_u8(p.name(), p.0)))
+            ),
+            B::SignatureAlgorithms(s) | B::SignatureAlgorithmsCert(s) => write!(
+                f,
+                "{}",
+                list_or_none(s.iter().map(|s| describe::named_u16(s.name(), s.0)))
+            ),
+            B::Heartbeat(m) => f.write_str(&describe::named_u8(m.name(), m.0)),
+            B::Alpn(names) => write!(f, "{}", list_or_none(names.iter().map(|n| Quoted(n)))),
+            B::Padding { length, all_zero } => {
+                if *all_zero {
+                    write!(f, "{} of zeros", bytes(*length))
+                } else {
+                    write!(f, "{}, not all zero", bytes(*length))
+                }
             }
-        }
-        B::EncryptThenMac | B::ExtendedMasterSecret | B::PostHandshakeAuth => "empty".into(),
-        B::RecordSizeLimit(n) => format!("{n} bytes"),
-        B::SessionTicket(t) if t.is_empty() => "empty: ready for a new ticket".into(),
-        B::SessionTicket(t) => format!("a ticket of {} to resume with", bytes(t.len())),
-        B::PreSharedKeyOffer {
-            identities,
-            binders,
-        } => format!(
-            "{}, {}",
-            plural(identities.len() as u64, "identity", "identities"),
-            plural(binders.len() as u64, "binder", "binders")
-        ),
-        B::PreSharedKeySelected(i) => format!("identity #{i} accepted"),
-        B::EarlyData(None) => "empty".into(),
-        B::EarlyData(Some(max)) => format!("max_early_data_size {max}"),
-        B::SupportedVersionsOffer(v) => u16s(&mut v.iter().map(|v| describe::version(*v))),
-        B::SupportedVersionsSelected(v) => describe::version(*v),
-        B::Cookie(c) => bytes(c.len()),
-        B::PskKeyExchangeModes(m) => u16s(&mut m.iter().map(|m| describe::named_u8(m.name(), m.0))),
-        B::KeyShareOffer(entries) => u16s(&mut entries.iter().map(|e| {
-            format!(
+            B::EncryptThenMac | B::ExtendedMasterSecret | B::PostHandshakeAuth => {
+                f.write_str("empty")
+            }
+            B::RecordSizeLimit(n) => write!(f, "{n} bytes"),
+            B::SessionTicket(t) if t.is_empty() => f.write_str("empty: ready for a new ticket"),
+            B::SessionTicket(t) => write!(f, "a ticket of {} to resume with", bytes(t.len())),
+            B::PreSharedKeyOffer {
+                identities,
+                binders,
+            } => write!(
+                f,
+                "{}, {}",
+                plural(identities.len() as u64, "identity", "identities"),
+                plural(binders.len() as u64, "binder", "binders")
+            ),
+            B::PreSharedKeySelected(i) => write!(f, "identity #{i} accepted"),
+            B::EarlyData(None) => f.write_str("empty"),
+            B::EarlyData(Some(max)) => write!(f, "max_early_data_size {max}"),
+            B::SupportedVersionsOffer(v) => write!(
+                f,
+                "{}",
+                list_or_none(v.iter().map(|v| describe::version(*v)))
+            ),
+            B::SupportedVersionsSelected(v) => f.write_str(&describe::version(*v)),
+            B::Cookie(c) => write!(f, "{}", bytes(c.len())),
+            B::PskKeyExchangeModes(m) => write!(
+                f,
+                "{}",
+                list_or_none(m.iter().map(|m| describe::named_u8(m.name(), m.0)))
+            ),
+            B::KeyShareOffer(entries) => write!(
+                f,
+                "{}",
+                list_or_none(entries.iter().map(|e| {
+                    write_with(move |f| {
+                        write!(
+                            f,
+                            "{} ({})",
+                            describe::named_u16(e.group.name(), e.group.0),
+                            bytes(e.key_exchange.len())
+                        )
+                    })
+                }))
+            ),
+            B::KeyShareSelected(e) => write!(
+                f,
                 "{} ({})",
                 describe::named_u16(e.group.name(), e.group.0),
                 bytes(e.key_exchange.len())
-            )
-        })),
-        B::KeyShareSelected(e) => format!(
-            "{} ({})",
-            describe::named_u16(e.group.name(), e.group.0),
-            bytes(e.key_exchange.len())
-        ),
-        B::KeyShareRetry(g) => format!("retry with {}", describe::named_u16(g.name(), g.0)),
-        B::RenegotiationInfo(v) if v.is_empty() => {
-            "empty: a first handshake, secure renegotiation supported".into()
+            ),
+            B::KeyShareRetry(g) => {
+                write!(f, "retry with {}", describe::named_u16(g.name(), g.0))
+            }
+            B::RenegotiationInfo(v) if v.is_empty() => {
+                f.write_str("empty: a first handshake, secure renegotiation supported")
+            }
+            B::RenegotiationInfo(v) => {
+                write!(f, "{} of previous verify_data: {}", bytes(v.len()), hex(v))
+            }
+            B::Unparsed(_) => f.write_str("not decoded"),
         }
-        B::RenegotiationInfo(v) => {
-            format!("{} of previous verify_data: {}", bytes(v.len()), hex(v))
-        }
-        B::Unparsed(_) => "not decoded".into(),
     }
 }
 
@@ -1387,14 +1735,11 @@ fn certificate_fields(
     pal: Palette,
 ) {
     if let Some(ctx) = &c.context {
-        f.kv(
-            "context",
-            if ctx.is_empty() {
-                "empty".into()
-            } else {
-                hex(ctx)
-            },
-        );
+        if ctx.is_empty() {
+            f.kv("context", "empty");
+        } else {
+            f.kv("context", hex(ctx));
+        }
     }
     if c.entries.is_empty() {
         f.kv("chain", "empty: no certificate to send");
@@ -1402,7 +1747,7 @@ fn certificate_fields(
     }
     f.kv(
         "chain",
-        format!(
+        format_args!(
             "{}, leaf first",
             plural(c.entries.len() as u64, "certificate", "certificates")
         ),
@@ -1410,54 +1755,61 @@ fn certificate_fields(
     for (i, entry) in c.entries.iter().enumerate() {
         match summaries.get(i) {
             Some(Ok(s)) => cert_summary_fields(i, s, f),
-            Some(Err(reason)) => {
-                f.0.push((
-                    String::new(),
-                    format!(
-                        "[{i}] {} of DER that did not parse: {reason}",
-                        bytes(entry.der.len())
-                    ),
-                    pal.error,
-                ));
-            }
-            None => f.more(format!("[{i}] {} of DER", bytes(entry.der.len()))),
+            Some(Err(reason)) => f.styled(
+                "",
+                format_args!(
+                    "[{i}] {} of DER that did not parse: {reason}",
+                    bytes(entry.der.len())
+                ),
+                pal.error,
+            ),
+            None => f.more(format_args!("[{i}] {} of DER", bytes(entry.der.len()))),
         }
     }
 }
 
 /// A DER distinguished name as text, or its size when it does not parse.
-fn distinguished_name(der: &[u8]) -> String {
-    format!("{} of DER", bytes(der.len()))
+fn distinguished_name(der: &[u8]) -> impl Display {
+    let size = bytes(der.len());
+    write_with(move |f| write!(f, "{size} of DER"))
 }
 
 fn cert_summary_fields(i: usize, s: &CertSummary, f: &mut Fields) {
-    let pad = " ".repeat(format!("[{i}] ").len());
-    f.more(format!("[{i}] subject    {}", s.subject));
-    f.more(format!("{pad}issuer     {}", s.issuer));
-    f.more(format!(
-        "{pad}valid      {} to {}",
-        s.not_before_utc, s.not_after_utc
+    // The lines after the first are indented past `[i] `.
+    let pad = i.checked_ilog10().unwrap_or(0) as usize + 1 + "[] ".len();
+    f.more(format_args!("[{i}] subject    {}", s.subject));
+    f.more(format_args!("{:pad$}issuer     {}", "", s.issuer));
+    f.more(format_args!(
+        "{:pad$}valid      {} to {}",
+        "", s.not_before_utc, s.not_after_utc
     ));
-    f.more(format!(
-        "{pad}key        {}",
+    f.more(format_args!(
+        "{:pad$}key        {}",
+        "",
         describe::key(&s.key_type, s.key_bits)
     ));
-    f.more(format!("{pad}signature  {}", s.signature_algorithm));
+    f.more(format_args!(
+        "{:pad$}signature  {}",
+        "", s.signature_algorithm
+    ));
     if !s.subject_alt_names.is_empty() {
-        let sans: Vec<String> = s.subject_alt_names.iter().map(describe::alt_name).collect();
-        f.more(format!("{pad}SANs       {}", sans.join(", ")));
+        f.more(format_args!(
+            "{:pad$}SANs       {}",
+            "",
+            list_or_none(s.subject_alt_names.iter().map(describe::alt_name))
+        ));
     }
-    f.more(format!("{pad}SHA-256    {}", s.sha256_fingerprint));
-    let mut traits = Vec::new();
-    if s.self_signed {
-        traits.push("self-signed");
-    }
-    if s.is_ca {
-        traits.push("a CA certificate");
-    }
-    if !traits.is_empty() {
-        f.more(format!("{pad}{}", traits.join(", ")));
-    }
+    f.more(format_args!(
+        "{:pad$}SHA-256    {}",
+        "", s.sha256_fingerprint
+    ));
+    let traits = match (s.self_signed, s.is_ca) {
+        (true, true) => "self-signed, a CA certificate",
+        (true, false) => "self-signed",
+        (false, true) => "a CA certificate",
+        (false, false) => return,
+    };
+    f.more(format_args!("{:pad$}{traits}", ""));
 }
 
 fn server_key_exchange_fields(skx: &ServerKeyExchange, f: &mut Fields) {
@@ -1469,7 +1821,7 @@ fn server_key_exchange_fields(skx: &ServerKeyExchange, f: &mut Fields) {
         } => {
             f.kv(
                 "temporary key",
-                format!(
+                format_args!(
                     "RSA, {}-bit modulus, exponent {}",
                     bit_length(modulus),
                     small_integer(exponent)
@@ -1485,7 +1837,7 @@ fn server_key_exchange_fields(skx: &ServerKeyExchange, f: &mut Fields) {
         } => {
             f.kv(
                 "DH group",
-                format!(
+                format_args!(
                     "{}-bit prime p, generator g = {}",
                     bit_length(p),
                     small_integer(g)
@@ -1512,10 +1864,10 @@ fn server_key_exchange_fields(skx: &ServerKeyExchange, f: &mut Fields) {
                 None => f.kv("signature", "none: anonymous ECDH"),
             }
         }
-        ServerKeyExchange::Psk { identity_hint } => f.kv("identity hint", quoted(identity_hint)),
+        ServerKeyExchange::Psk { identity_hint } => f.kv("identity hint", Quoted(identity_hint)),
         ServerKeyExchange::Opaque(b) => f.kv(
             "parameters",
-            format!(
+            format_args!(
                 "{}, layout unknown without the negotiated key exchange",
                 bytes(b.len())
             ),
@@ -1846,9 +2198,28 @@ Summary: 1 connection: 1 ok, 0 failed, 0 incomplete
 
     #[test]
     fn wrap_keeps_words_whole() {
-        assert_eq!(
-            wrap("aaa bbb ccc", "> ", 9),
-            vec!["> aaa bbb".to_string(), "  ccc".to_string()]
-        );
+        let mut block = Block::default();
+        block.wrapped(Style::new(), format_args!("> "), "aaa bbb ccc", 9);
+        assert_eq!(block.text, "> aaa bbb\n  ccc\n");
+    }
+
+    /// Text painted in place is what `Palette::paint` makes of it.
+    #[test]
+    fn painting_in_place_matches_palette_paint() {
+        let pal = Palette::ansi();
+        for style in [
+            pal.heading,
+            pal.step,
+            pal.server,
+            pal.dim,
+            pal.ok,
+            Style::new(),
+        ] {
+            let mut text = String::new();
+            paint_on(&mut text, style);
+            text.push_str("a · b");
+            paint_off(&mut text, style);
+            assert_eq!(text, Palette::paint(style, "a · b"));
+        }
     }
 }
