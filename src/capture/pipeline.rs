@@ -30,19 +30,22 @@
 //! cuts, with protections the consumer published, while the consumer is
 //! [`ahead::BEHIND`] batches behind; and the consumer's thread opens the
 //! rest of each batch together before replaying it, so that their MACs are
-//! checked side by side: see [`super::ahead`].
+//! checked side by side (see [`super::ahead`]), sharing those checks with
+//! the reader when it waits for an empty batch ([`ShareFinish`]).
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::io::Read;
 use std::ops::{ControlFlow, Range};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
-use std::sync::Arc;
+use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
-use super::ahead::{self, AheadLink, Opener, PendingAhead, RecordAt, TAIL};
+use super::ahead::{self, AheadLink, OpenedAhead, Opener, PendingAhead, RecordAt, TAIL};
 use super::reassembly::{FlowId, FxHasher, StreamEvent, StreamEventOf, StreamSink, WholeRecord};
 use super::{run_capture, CaptureError, CaptureOptions, CaptureStats};
+use crate::crypto::sha_lanes::LANES;
 use crate::event::{Direction, Timestamp};
 use crate::record::protection::RecordProtection;
 use crate::wire::{ContentType, RecordHeader};
@@ -159,6 +162,17 @@ impl Batch {
         }
     }
 
+    /// [`finish_pending`](Self::finish_pending), the work shared with the
+    /// reader through `share` while it waits.
+    fn finish_pending_shared(&mut self, share: &ShareFinish) {
+        let pending = std::mem::take(&mut self.pending);
+        for (i, opened) in share.finish(pending) {
+            if let Batched::Record { record, .. } = &mut self.events[i] {
+                record.ahead = opened;
+            }
+        }
+    }
+
     /// On the consumer's thread, before the batch is replayed: opens the
     /// records the reader did not, with the protection each direction has
     /// in force now ([`StreamSink::protection_now`]), their MACs side by
@@ -167,7 +181,7 @@ impl Batch {
     /// up to a ChangeCipherSpec (new keys) or anything but whole records.
     /// The consumer takes each result as it takes the reader's: only
     /// where its own protection stands at the same progress.
-    fn open_here<S: StreamSink + ?Sized>(&mut self, sink: &S) {
+    fn open_here<S: StreamSink + ?Sized>(&mut self, sink: &S, share: &ShareFinish) {
         let mut dirs: HashMap<(FlowId, Direction), Option<RecordProtection>, Hasher> =
             HashMap::default();
         for (i, e) in self.events.iter().enumerate() {
@@ -221,7 +235,7 @@ impl Batch {
                 Err(_) => *slot = None,
             }
         }
-        self.finish_pending();
+        self.finish_pending_shared(share);
     }
 
     fn is_full(&self) -> bool {
@@ -250,6 +264,118 @@ impl Batch {
         self.bytes.clear();
         self.record_bytes = 0;
         flow
+    }
+}
+
+/// Records opened on the consumer's thread whose MAC checks the reader
+/// may take while it waits for an empty batch to fill, which it does when
+/// the consumer is the busier thread. What the reader cuts and opens is
+/// limited by what keys the consumer has published, and on short
+/// connections most records are cut before their keys are known, so the
+/// consumer would otherwise be left with most of the work while the
+/// reader waits.
+#[derive(Default)]
+struct ShareFinish {
+    state: Mutex<ShareState>,
+    /// Work was added or finished, or an empty batch went back.
+    changed: Condvar,
+}
+
+#[derive(Default)]
+struct ShareState {
+    /// Records to finish, in chunks, by their index in the batch.
+    todo: Vec<Vec<(usize, PendingAhead)>>,
+    /// Chunks the reader is finishing.
+    taken: usize,
+    /// What the reader finished.
+    done: Vec<(usize, Option<Box<OpenedAhead>>)>,
+}
+
+/// Records in a chunk: two passes of the SHA lanes.
+const SHARE_CHUNK: usize = 2 * LANES;
+
+/// How long the waiting reader sleeps before it looks for an empty batch
+/// again, should a wake-up be missed.
+const SHARE_WAIT: Duration = Duration::from_millis(1);
+
+fn finish_chunk(chunk: Vec<(usize, PendingAhead)>) -> Vec<(usize, Option<Box<OpenedAhead>>)> {
+    let (at, pending): (Vec<usize>, Vec<PendingAhead>) = chunk.into_iter().unzip();
+    at.into_iter().zip(ahead::finish_all(pending)).collect()
+}
+
+impl ShareFinish {
+    fn lock(&self) -> MutexGuard<'_, ShareState> {
+        // A panic while finishing comes back when the threads are joined.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The consumer: finishes `pending`, chunks of it taken by the reader
+    /// if it is waiting; each result by the record's index.
+    fn finish(
+        &self,
+        mut pending: Vec<(usize, PendingAhead)>,
+    ) -> Vec<(usize, Option<Box<OpenedAhead>>)> {
+        if pending.len() <= SHARE_CHUNK {
+            return finish_chunk(pending);
+        }
+        let mut out = Vec::with_capacity(pending.len());
+        {
+            let mut st = self.lock();
+            while !pending.is_empty() {
+                let rest = pending.split_off(pending.len().saturating_sub(SHARE_CHUNK));
+                st.todo.push(rest);
+            }
+        }
+        self.changed.notify_all();
+        loop {
+            let chunk = self.lock().todo.pop();
+            match chunk {
+                Some(c) => out.extend(finish_chunk(c)),
+                None => break,
+            }
+        }
+        let mut st = self.lock();
+        while st.taken > 0 {
+            st = self
+                .changed
+                .wait(st)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        out.append(&mut st.done);
+        out
+    }
+
+    /// The reader, waiting for an empty batch: finishes chunks while
+    /// there are any, and sleeps otherwise, until `poll` has the batch
+    /// (`Some`). `poll` runs under the lock that [`ShareFinish::wake`]
+    /// takes, so a batch given back is never missed.
+    fn help_until<T>(&self, mut poll: impl FnMut() -> Option<T>) -> T {
+        let mut st = self.lock();
+        loop {
+            if let Some(t) = poll() {
+                return t;
+            }
+            if let Some(chunk) = st.todo.pop() {
+                st.taken += 1;
+                drop(st);
+                let finished = finish_chunk(chunk);
+                st = self.lock();
+                st.done.extend(finished);
+                st.taken -= 1;
+                self.changed.notify_all();
+            } else {
+                st = match self.changed.wait_timeout(st, SHARE_WAIT) {
+                    Ok((st, _)) => st,
+                    Err(poisoned) => poisoned.into_inner().0,
+                };
+            }
+        }
+    }
+
+    /// The consumer gave a batch back: the reader may be waiting for it.
+    fn wake(&self) {
+        drop(self.lock());
+        self.changed.notify_all();
     }
 }
 
@@ -454,6 +580,8 @@ struct Batcher {
     opener: Option<Opener>,
     /// Batches sent and not yet taken by the consumer.
     queued: Arc<AtomicUsize>,
+    /// Work the reader takes while it waits for an empty batch.
+    share: Option<Arc<ShareFinish>>,
 }
 
 fn index_of(dir: Direction) -> usize {
@@ -469,6 +597,7 @@ impl Batcher {
         empty: Receiver<Batch>,
         opener: Option<Opener>,
         queued: Arc<AtomicUsize>,
+        share: Option<Arc<ShareFinish>>,
     ) -> Self {
         Self {
             current: Batch::default(),
@@ -478,6 +607,7 @@ impl Batcher {
             cutters: HashMap::default(),
             opener,
             queued,
+            share,
         }
     }
 
@@ -491,9 +621,9 @@ impl Batcher {
                 self.made += 1;
                 Batch::default()
             }
-            Err(_) => match self.empty.recv() {
-                Ok(b) => b,
-                Err(_) => return ControlFlow::Break(()),
+            Err(_) => match self.wait_for_empty() {
+                Some(b) => b,
+                None => return ControlFlow::Break(()),
             },
         };
         self.current.finish_pending();
@@ -503,6 +633,19 @@ impl Batcher {
             Ok(()) => ControlFlow::Continue(()),
             Err(_) => ControlFlow::Break(()),
         }
+    }
+
+    /// The next batch given back, helping the consumer meanwhile where it
+    /// can; `None` once the consumer is gone.
+    fn wait_for_empty(&mut self) -> Option<Batch> {
+        let Some(share) = &self.share else {
+            return self.empty.recv().ok();
+        };
+        share.help_until(|| match self.empty.try_recv() {
+            Ok(b) => Some(Some(b)),
+            Err(TryRecvError::Disconnected) => Some(None),
+            Err(TryRecvError::Empty) => None,
+        })
     }
 
     /// Gives up the records begun on `flow` (both directions, or `dir`).
@@ -605,12 +748,14 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
     let queued_here = Arc::clone(&queued);
     // Records are opened ahead, here too, where the consumer links keys.
     let opening = ahead.is_some();
+    let share = Arc::new(ShareFinish::default());
+    let share_there = opening.then(|| Arc::clone(&share));
     std::thread::scope(|scope| {
         let spawned = std::thread::Builder::new()
             .name("capture-reader".into())
             .spawn_scoped(scope, move || {
                 let opener = ahead.map(Opener::new);
-                let mut batcher = Batcher::new(full_tx, empty_rx, opener, queued);
+                let mut batcher = Batcher::new(full_tx, empty_rx, opener, queued, share_there);
                 let mut result = run_capture(input, options, &mut batcher);
                 if batcher.finish().is_break() {
                     if let Ok(stats) = &mut result {
@@ -627,7 +772,7 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
         for mut batch in full_rx.iter() {
             queued_here.fetch_sub(1, Ordering::Relaxed);
             if opening {
-                batch.open_here(sink);
+                batch.open_here(sink, &share);
             }
             if batch.replay(sink).is_break() {
                 stopped = true;
@@ -636,6 +781,7 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
             // The reader may be done and gone: nothing to return it to.
             batch.restock();
             let _ = empty_tx.send(batch);
+            share.wake();
         }
         // Dropping the receivers ends the reader's sends (when the sink
         // stopped early).
@@ -659,6 +805,102 @@ mod tests {
         sample_client_hello, sample_server_flight, PcapWriter, TcpConversation,
     };
     use crate::event::Direction;
+
+    /// The consumer's MAC checks shared with a waiting reader: every
+    /// record finished once, as it opens alone, whoever took its chunk;
+    /// and the waiting reader returns as soon as its batch is back.
+    #[test]
+    fn shared_finishing_finishes_every_record_once() {
+        use crate::wire::ProtocolVersion;
+        use rand::SeedableRng;
+        let suite = crate::wire::suites::lookup(0x002f).unwrap();
+        let v = ProtocolVersion::TLSv1_2;
+        let make = || RecordProtection::new(v, suite, &[1; 20], &[2; 16], &[], false).unwrap();
+        let (mut tx, mut rx) = (make(), make());
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let share = ShareFinish::default();
+        let back = AtomicUsize::new(0);
+        for round in 0..20 {
+            let mut pending = Vec::new();
+            for i in 0..37 {
+                let data = vec![(round * 37 + i) as u8; 1000 + i];
+                let r = tx
+                    .seal(ContentType::ApplicationData, v, &data, &mut rng)
+                    .unwrap();
+                let header = RecordHeader::parse(r[..5].try_into().unwrap());
+                let before = rx.progress();
+                let p = rx.open_pending(&header, &r[5..]).unwrap();
+                let after = rx.progress();
+                pending.push((
+                    i,
+                    PendingAhead {
+                        before,
+                        after,
+                        pending: p,
+                    },
+                ));
+            }
+            let (mut done, helped) = std::thread::scope(|scope| {
+                let reader = scope.spawn(|| {
+                    share.help_until(|| (back.load(Ordering::Acquire) > round).then_some(()))
+                });
+                let done = share.finish(pending);
+                back.fetch_add(1, Ordering::Release);
+                share.wake();
+                (done, reader.join())
+            });
+            assert!(helped.is_ok());
+            done.sort_by_key(|(i, _)| *i);
+            assert_eq!(done.len(), 37);
+            for (k, (i, opened)) in done.into_iter().enumerate() {
+                assert_eq!(i, k);
+                let opened = opened.expect("opened").opened.plaintext;
+                assert_eq!(opened, vec![(round * 37 + i) as u8; 1000 + i]);
+            }
+            let st = share.lock();
+            assert!(st.todo.is_empty() && st.done.is_empty() && st.taken == 0);
+        }
+        // Chunks the reader finished come back with the consumer's next
+        // results (done here on one thread, so that it surely happens).
+        let mut pending = Vec::new();
+        for i in 0..3 * SHARE_CHUNK + 20 {
+            let r = tx
+                .seal(ContentType::ApplicationData, v, &[i as u8; 300], &mut rng)
+                .unwrap();
+            let header = RecordHeader::parse(r[..5].try_into().unwrap());
+            let before = rx.progress();
+            let p = rx.open_pending(&header, &r[5..]).unwrap();
+            pending.push((
+                i,
+                PendingAhead {
+                    before,
+                    after: rx.progress(),
+                    pending: p,
+                },
+            ));
+        }
+        let consumers = pending.split_off(3 * SHARE_CHUNK);
+        while !pending.is_empty() {
+            let chunk = pending.split_off(pending.len() - SHARE_CHUNK);
+            share.lock().todo.push(chunk);
+        }
+        let mut polls = 0;
+        share.help_until(|| {
+            polls += 1;
+            (polls > 3).then_some(())
+        });
+        assert_eq!(share.lock().done.len(), 3 * SHARE_CHUNK);
+        let mut done = share.finish(consumers);
+        done.sort_by_key(|(i, _)| *i);
+        let plaintexts: Vec<u8> = done
+            .into_iter()
+            .map(|(_, o)| o.expect("opened").opened.plaintext[0])
+            .collect();
+        assert_eq!(
+            plaintexts,
+            (0..3 * SHARE_CHUNK as u8 + 20).collect::<Vec<u8>>()
+        );
+    }
 
     /// Every event, as text with its bytes, in order.
     fn events(threaded: bool, capture: &[u8], stop_after: Option<usize>) -> (Vec<String>, bool) {
@@ -778,7 +1020,7 @@ mod tests {
     fn records_begun_and_not_finished_go_through() {
         let (full_tx, _full_rx) = mpsc::sync_channel::<Batch>(BATCHES_IN_FLIGHT - 1);
         let (_empty_tx, empty_rx) = mpsc::channel::<Batch>();
-        let mut b = Batcher::new(full_tx, empty_rx, None, Arc::default());
+        let mut b = Batcher::new(full_tx, empty_rx, None, Arc::default(), None);
         let ts = Timestamp::default();
         let c2s = Direction::ClientToServer;
         let data = |b: &mut Batcher, bytes: &[u8]| {
