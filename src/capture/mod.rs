@@ -167,6 +167,9 @@ pub struct CaptureStats {
     pub incomplete: Option<CaptureError>,
     /// The sink asked to stop; flows were left unclosed.
     pub stopped: bool,
+    /// Records the reading thread opened ahead itself
+    /// ([`pipeline::run_capture_threaded`]; 0 on one thread).
+    pub opened_by_reader: u64,
 }
 
 impl CaptureStats {
@@ -185,6 +188,7 @@ impl CaptureStats {
             reassembly: ReassemblyStats::default(),
             incomplete: None,
             stopped: false,
+            opened_by_reader: 0,
         }
     }
 }

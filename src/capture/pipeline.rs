@@ -149,17 +149,20 @@ impl Batch {
     }
 
     /// Finishes the records opened ahead (their MACs side by side) and
-    /// puts each that opened with its record.
-    fn finish_pending(&mut self) {
+    /// puts each that opened with its record; how many did.
+    fn finish_pending(&mut self) -> u64 {
         if self.pending.is_empty() {
-            return;
+            return 0;
         }
+        let mut opened_here = 0;
         let (at, pending): (Vec<usize>, Vec<PendingAhead>) = self.pending.drain(..).unzip();
         for (i, opened) in at.into_iter().zip(ahead::finish_all(pending)) {
+            opened_here += u64::from(opened.is_some());
             if let Batched::Record { record, .. } = &mut self.events[i] {
                 record.ahead = opened;
             }
         }
+        opened_here
     }
 
     /// [`finish_pending`](Self::finish_pending), the work shared with the
@@ -582,6 +585,8 @@ struct Batcher {
     queued: Arc<AtomicUsize>,
     /// Work the reader takes while it waits for an empty batch.
     share: Option<Arc<ShareFinish>>,
+    /// Records it opened ahead.
+    opened: u64,
 }
 
 fn index_of(dir: Direction) -> usize {
@@ -608,6 +613,7 @@ impl Batcher {
             opener,
             queued,
             share,
+            opened: 0,
         }
     }
 
@@ -626,7 +632,7 @@ impl Batcher {
                 None => return ControlFlow::Break(()),
             },
         };
-        self.current.finish_pending();
+        self.opened += self.current.finish_pending();
         let full = std::mem::replace(&mut self.current, next);
         self.queued.fetch_add(1, Ordering::Relaxed);
         match self.full.send(full) {
@@ -661,7 +667,7 @@ impl Batcher {
 
     /// The end of the capture: records begun on connections never closed
     /// go through as their bytes, in connection order; then the last batch.
-    fn finish(mut self) -> ControlFlow<()> {
+    fn finish(&mut self) -> ControlFlow<()> {
         let mut open: Vec<FlowId> = self.cutters.keys().copied().collect();
         open.sort_unstable();
         for flow in open {
@@ -670,7 +676,7 @@ impl Batcher {
         if self.current.events.is_empty() {
             ControlFlow::Continue(())
         } else {
-            self.current.finish_pending();
+            self.opened += self.current.finish_pending();
             let last = std::mem::take(&mut self.current);
             match self.full.send(last) {
                 Ok(()) => ControlFlow::Continue(()),
@@ -757,10 +763,10 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
                 let opener = ahead.map(Opener::new);
                 let mut batcher = Batcher::new(full_tx, empty_rx, opener, queued, share_there);
                 let mut result = run_capture(input, options, &mut batcher);
-                if batcher.finish().is_break() {
-                    if let Ok(stats) = &mut result {
-                        stats.stopped = true;
-                    }
+                let flow = batcher.finish();
+                if let Ok(stats) = &mut result {
+                    stats.stopped |= flow.is_break();
+                    stats.opened_by_reader = batcher.opened;
                 }
                 result
             });

@@ -911,7 +911,7 @@ fn records_opened_ahead_decode_the_same() {
             let stats = {
                 let mut o = Observer::new(&mut sink, ObserverFilter::default())
                     .with_secrets(secrets.clone());
-                match ahead {
+                let captured = match ahead {
                     Some(link) => {
                         o = o.with_open_ahead(link.clone());
                         run_capture_threaded(
@@ -924,18 +924,20 @@ fn records_opened_ahead_decode_the_same() {
                     None => run_capture(&pcap[..], &CaptureOptions::default(), &mut o),
                 }
                 .unwrap();
-                o.finish().unwrap()
+                (o.finish().unwrap(), captured.opened_by_reader)
             };
             (sink.0, stats)
         };
-        let (plain, plain_stats) = run(None);
-        let (ahead, ahead_stats) = run(Some(AheadLink::eager()));
+        let (plain, (plain_stats, _)) = run(None);
+        let (ahead, (ahead_stats, by_reader)) = run(Some(AheadLink::eager()));
         assert_eq!(plain_stats.opened_ahead, 0, "{what}");
         assert!(
             ahead_stats.opened_ahead > 100,
             "{what}: {} records opened ahead",
             ahead_stats.opened_ahead
         );
+        // The reading thread's own share, not only the consumer's batches.
+        assert!(by_reader > 100, "{what}: {by_reader} opened by the reader");
         assert_eq!(plain.len(), ahead.len(), "{what}: events");
         for (i, (p, a)) in plain.iter().zip(&ahead).enumerate() {
             assert_eq!(p, a, "{what}: event {i}");
