@@ -1473,16 +1473,19 @@ fn ct_select(mask: u8, a: usize, b: usize) -> usize {
 /// work whatever the padding.
 fn tls_padding_ok(data: &[u8], mac_len: usize) -> (usize, u8) {
     let len = data.len();
-    let pad = data[len - 1] as usize;
-    let mut good = !ct_lt(len, pad + 1 + mac_len);
-    // A fixed scan of the last 256 bytes (or all of a shorter record).
-    for i in 0..len.min(256) {
-        let b = data[len - 1 - i];
-        let in_padding = !ct_lt(pad, i); // i <= pad
-        let matches = ct_eq_usize(b as usize, pad);
-        good &= !in_padding | matches;
+    let pad = data[len - 1];
+    let good = !ct_lt(len, pad as usize + 1 + mac_len);
+    // A fixed scan of the last 256 bytes (or all of a shorter record),
+    // written as a branch-free reduction so that it runs in vector lanes:
+    // the byte `i` from the end is padding when `i <= pad`.
+    let scan = len.min(256);
+    let mut bad = 0u8;
+    for (k, &b) in data[len - scan..].iter().enumerate() {
+        let i = (scan - 1 - k) as u16;
+        let in_padding = 0u8.wrapping_sub((u16::from(pad).wrapping_sub(i) >> 15) as u8 ^ 1);
+        bad |= in_padding & (b ^ pad);
     }
-    (pad, good)
+    (pad as usize, good & ct_eq_usize(bad as usize, 0))
 }
 
 /// SSL 3.0 padding (RFC 6101 §5.2.3.2): only `padding_length < block
@@ -1505,16 +1508,21 @@ fn copy_mac_ct(data: &[u8], mac_start: usize, mac_len: usize, out: &mut [u8; 48]
     // before that; `open_cbc` ensured `len >= mac_len + 1`.
     let max_pad = 255.min(len - mac_len - 1);
     let scan_start = len - 1 - mac_len - max_pad;
+    // Where the MAC starts in the scanned window (secret).
+    let at = mac_start - scan_start;
     let mut rotated = [0u8; 48];
     let mut rotate_offset = 0usize;
-    let mut j = 0usize; // (i - scan_start) % mac_len, kept without division
-    for (i, &b) in data.iter().enumerate().take(len - 1).skip(scan_start) {
-        let at_start = ct_eq_usize(i, mac_start);
-        rotate_offset |= ct_select(at_start, j, 0);
-        let in_mac = !ct_lt(i, mac_start) & ct_lt(i, mac_start + mac_len);
-        rotated[j] |= b & in_mac;
-        j += 1;
-        j = ct_select(ct_eq_usize(j, mac_len), 0, j);
+    // Window byte `t` lands in `rotated[t % mac_len]`: taken a MAC's length
+    // at a time, `t % mac_len` is the index in the piece, and the inner
+    // loop has no dependency from one byte to the next.
+    for (piece, bytes) in data[scan_start..len - 1].chunks(mac_len).enumerate() {
+        let base = piece * mac_len;
+        for (r, (&b, slot)) in bytes.iter().zip(&mut rotated).enumerate() {
+            let t = base + r;
+            let in_mac = !ct_lt(t, at) & ct_lt(t, at + mac_len);
+            *slot |= b & in_mac;
+            rotate_offset |= ct_select(ct_eq_usize(t, at), r, 0);
+        }
     }
     for (k, o) in out.iter_mut().enumerate().take(mac_len) {
         let mut want = rotate_offset + k;
