@@ -125,6 +125,21 @@ struct Shared {
     waiting: AtomicBool,
     /// Open ahead whenever a seed allows, however busy the consumer.
     eager: bool,
+    /// Which thread opens records ahead.
+    who: WhoOpens,
+}
+
+/// Which of the pipeline's threads open records before the consumer's
+/// observer reaches them: both, as decode runs; or one alone, for tests
+/// that check one way without the other taking its records.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum WhoOpens {
+    #[default]
+    Both,
+    /// Only the reader, as it cuts records.
+    Reader,
+    /// Only the consumer's thread, a batch at a time.
+    Consumer,
 }
 
 /// The way seeds go from the consumer to the reader; cloned for each side.
@@ -142,12 +157,23 @@ impl AheadLink {
     /// consumer's load: for tests, where the record-by-record sharing
     /// would otherwise depend on timing.
     pub fn eager() -> Self {
+        Self::eager_by(WhoOpens::Both)
+    }
+
+    /// [`eager`](Self::eager), records opened ahead by `who` alone.
+    pub fn eager_by(who: WhoOpens) -> Self {
         Self {
             shared: Arc::new(Shared {
                 eager: true,
+                who,
                 ..Shared::default()
             }),
         }
+    }
+
+    /// Whether the consumer's thread opens records a batch at a time.
+    pub fn consumer_opens(&self) -> bool {
+        self.shared.who != WhoOpens::Reader
     }
 
     /// Hands `seed` to the reader (which may not use it).
@@ -238,6 +264,9 @@ impl Opener {
         behind: bool,
         room: impl FnOnce() -> Vec<u8>,
     ) -> Option<PendingAhead> {
+        if self.link.shared.who == WhoOpens::Consumer {
+            return None;
+        }
         for seed in self.link.take() {
             self.dirs.insert(
                 key(seed.flow, seed.dir),

@@ -753,7 +753,7 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
     let queued = Arc::new(AtomicUsize::new(0));
     let queued_here = Arc::clone(&queued);
     // Records are opened ahead, here too, where the consumer links keys.
-    let opening = ahead.is_some();
+    let opening = ahead.as_ref().is_some_and(AheadLink::consumer_opens);
     let share = Arc::new(ShareFinish::default());
     let share_there = opening.then(|| Arc::clone(&share));
     std::thread::scope(|scope| {

@@ -25,7 +25,7 @@ use std::sync::Arc;
 use rand::SeedableRng;
 use serde_json::Value;
 
-use sslwalk::capture::ahead::AheadLink;
+use sslwalk::capture::ahead::{AheadLink, WhoOpens};
 use sslwalk::capture::observer::{Observer, ObserverFilter, Secrets};
 use sslwalk::capture::writer::{PcapWriter, TcpConversation};
 use sslwalk::capture::{run_capture, run_capture_threaded, CaptureOptions};
@@ -929,27 +929,42 @@ fn records_opened_ahead_decode_the_same() {
             (sink.0, stats)
         };
         let (plain, (plain_stats, _)) = run(None);
-        let (ahead, (ahead_stats, by_reader)) = run(Some(AheadLink::eager()));
         assert_eq!(plain_stats.opened_ahead, 0, "{what}");
-        assert!(
-            ahead_stats.opened_ahead > 100,
-            "{what}: {} records opened ahead",
-            ahead_stats.opened_ahead
-        );
-        // The reading thread's own share, not only the consumer's batches.
-        assert!(by_reader > 100, "{what}: {by_reader} opened by the reader");
-        // And the consumer's batches (MAC-then-encrypt suites): the records
-        // the reader had cut before it had keys.
-        if code != 0x009c {
-            assert!(
-                ahead_stats.opened_ahead > by_reader,
-                "{what}: {} taken over, {by_reader} of them opened by the reader",
-                ahead_stats.opened_ahead
-            );
-        }
-        assert_eq!(plain.len(), ahead.len(), "{what}: events");
-        for (i, (p, a)) in plain.iter().zip(&ahead).enumerate() {
-            assert_eq!(p, a, "{what}: event {i}");
+        // Each way alone, so that neither takes the other's records
+        // (which one gets a record otherwise depends on timing), then both.
+        for who in [WhoOpens::Reader, WhoOpens::Consumer, WhoOpens::Both] {
+            let (ahead, (ahead_stats, by_reader)) = run(Some(AheadLink::eager_by(who)));
+            let what = format!("{what}, opened ahead by {who:?}");
+            assert_eq!(plain.len(), ahead.len(), "{what}: events");
+            for (i, (p, a)) in plain.iter().zip(&ahead).enumerate() {
+                assert_eq!(p, a, "{what}: event {i}");
+            }
+            let taken = ahead_stats.opened_ahead;
+            match who {
+                // At most the batches in flight (4 MiB) are cut before the
+                // reader has keys: the rest it opens. After a renegotiation
+                // halfway, what is left of each key's records may all be
+                // in flight when its keys come (a busy machine): no count
+                // holds there (capture::ahead's unit tests take RC4 over).
+                WhoOpens::Reader => {
+                    if !renegotiate {
+                        assert!(by_reader > 100, "{what}: {by_reader} opened");
+                    }
+                    assert_eq!(taken, by_reader, "{what}");
+                }
+                // A batch at a time: every record after the batch that
+                // brought the keys, where the MAC runs in lanes (GCM has
+                // no MAC to batch).
+                WhoOpens::Consumer => {
+                    assert_eq!(by_reader, 0, "{what}");
+                    if code == 0x009c {
+                        assert_eq!(taken, 0, "{what}");
+                    } else {
+                        assert!(taken > 100, "{what}: {taken} opened");
+                    }
+                }
+                WhoOpens::Both => assert!(taken > 100, "{what}: {taken} opened"),
+            }
         }
         let o = outcome(&plain);
         assert!(o.decrypted && o.finished_verified == Some(true), "{what}");
