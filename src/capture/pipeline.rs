@@ -154,26 +154,28 @@ impl Batch {
         if self.pending.is_empty() {
             return 0;
         }
-        let mut opened_here = 0;
-        let (at, pending): (Vec<usize>, Vec<PendingAhead>) = self.pending.drain(..).unzip();
-        for (i, opened) in at.into_iter().zip(ahead::finish_all(pending)) {
-            opened_here += u64::from(opened.is_some());
-            if let Batched::Record { record, .. } = &mut self.events[i] {
-                record.ahead = opened;
-            }
-        }
-        opened_here
+        let pending = std::mem::take(&mut self.pending);
+        self.put_opened(finish_chunk(pending))
     }
 
     /// [`finish_pending`](Self::finish_pending), the work shared with the
     /// reader through `share` while it waits.
     fn finish_pending_shared(&mut self, share: &ShareFinish) {
         let pending = std::mem::take(&mut self.pending);
-        for (i, opened) in share.finish(pending) {
+        self.put_opened(share.finish(pending));
+    }
+
+    /// Puts each record opened ahead with its record (by index); how many
+    /// opened.
+    fn put_opened(&mut self, opened: Vec<(usize, Option<Box<OpenedAhead>>)>) -> u64 {
+        let mut count = 0;
+        for (i, opened) in opened {
+            count += u64::from(opened.is_some());
             if let Batched::Record { record, .. } = &mut self.events[i] {
                 record.ahead = opened;
             }
         }
+        count
     }
 
     /// On the consumer's thread, before the batch is replayed: opens the

@@ -27,6 +27,22 @@
 /// Messages hashed together.
 pub const LANES: usize = 4;
 
+/// FIPS 180-4 §5.3.1: SHA-1's initial hash value.
+pub const SHA1_INIT: [u32; 5] = [
+    0x6745_2301,
+    0xefcd_ab89,
+    0x98ba_dcfe,
+    0x1032_5476,
+    0xc3d2_e1f0,
+];
+
+/// FIPS 180-4 §5.3.3: SHA-256's initial hash value.
+#[rustfmt::skip]
+pub const SHA256_INIT: [u32; 8] = [
+    0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a,
+    0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
+];
+
 /// Whether this processor has the instructions the lanes need. Without
 /// them, callers hash one message at a time (the `sha1`/`sha2` crates).
 pub fn available() -> bool {
@@ -256,24 +272,6 @@ mod x86 {
 mod tests {
     use super::*;
     use sha2::digest::generic_array::GenericArray;
-
-    const SHA1_INIT: [u32; 5] = [
-        0x6745_2301,
-        0xefcd_ab89,
-        0x98ba_dcfe,
-        0x1032_5476,
-        0xc3d2_e1f0,
-    ];
-    const SHA256_INIT: [u32; 8] = [
-        0x6a09_e667,
-        0xbb67_ae85,
-        0x3c6e_f372,
-        0xa54f_f53a,
-        0x510e_527f,
-        0x9b05_688c,
-        0x1f83_d9ab,
-        0x5be0_cd19,
-    ];
 
     fn blocks(data: &[u8]) -> Vec<GenericArray<u8, sha2::digest::consts::U64>> {
         data.chunks_exact(64)

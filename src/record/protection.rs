@@ -1348,12 +1348,7 @@ impl PendingOpen {
             Pending::Done(opened) => Ok(opened),
             Pending::Failed(e) => Err(e),
             Pending::Mac(m) => {
-                let computed = m.mac.compute(
-                    m.facts.seq,
-                    m.header.content_type,
-                    m.header.version,
-                    &[&m.data[..m.content_len]],
-                );
+                let computed = m.job().compute();
                 m.mac.absorb_dummy(&m.data[m.unmacked..]);
                 (*m).conclude(&computed)
             }

@@ -38,6 +38,14 @@ pub struct MacJob<'a> {
     pub content: &'a [u8],
 }
 
+impl MacJob<'_> {
+    /// This one MAC, alone.
+    pub fn compute(&self) -> MacOutput {
+        self.mac
+            .compute(self.seq, self.content_type, self.version, &[self.content])
+    }
+}
+
 /// The MACs of `jobs`, in order: what [`RecordMac::compute`] gives for each,
 /// the HMAC-SHA-1 and HMAC-SHA-256 ones computed side by side where the
 /// processor can ([`sha_lanes::available`]), the others one by one.
@@ -49,13 +57,7 @@ pub fn compute_many(jobs: &[MacJob<'_>]) -> Vec<MacOutput> {
         match &job.mac.lanes {
             Some(LanePrefix::Sha1(p)) => sha1.push((i, p, *job)),
             Some(LanePrefix::Sha256(p)) => sha256.push((i, p, *job)),
-            None => {
-                out[i] =
-                    Some(
-                        job.mac
-                            .compute(job.seq, job.content_type, job.version, &[job.content]),
-                    )
-            }
+            None => out[i] = Some(job.compute()),
         }
     }
     for (i, mac) in hmac_lanes::<Sha1Lanes>(&record_messages(&sha1)) {
@@ -122,7 +124,7 @@ fn prefix<H: LaneHash>(key: &[u8]) -> Prefix<H::State> {
 /// A hash the lanes can run.
 trait LaneHash {
     type State: Copy;
-    /// FIPS 180-4 §5.3: the initial hash value.
+    /// The initial hash value.
     const INIT: Self::State;
     fn compress_lanes(states: &mut [Self::State; LANES], data: [&[u8]; LANES], blocks: usize);
     /// One message alone (for a lane left on its own, and the keys).
@@ -150,13 +152,7 @@ fn words_out(words: &[u32]) -> MacOutput {
 
 impl LaneHash for Sha1Lanes {
     type State = [u32; 5];
-    const INIT: [u32; 5] = [
-        0x6745_2301,
-        0xefcd_ab89,
-        0x98ba_dcfe,
-        0x1032_5476,
-        0xc3d2_e1f0,
-    ];
+    const INIT: [u32; 5] = sha_lanes::SHA1_INIT;
     fn compress_lanes(states: &mut [[u32; 5]; LANES], data: [&[u8]; LANES], blocks: usize) {
         sha_lanes::sha1(states, data, blocks);
     }
@@ -172,11 +168,7 @@ impl LaneHash for Sha1Lanes {
 
 impl LaneHash for Sha256Lanes {
     type State = [u32; 8];
-    #[rustfmt::skip]
-    const INIT: [u32; 8] = [
-        0x6a09_e667, 0xbb67_ae85, 0x3c6e_f372, 0xa54f_f53a,
-        0x510e_527f, 0x9b05_688c, 0x1f83_d9ab, 0x5be0_cd19,
-    ];
+    const INIT: [u32; 8] = sha_lanes::SHA256_INIT;
     fn compress_lanes(states: &mut [[u32; 8]; LANES], data: [&[u8]; LANES], blocks: usize) {
         sha_lanes::sha256(states, data, blocks);
     }
