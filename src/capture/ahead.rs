@@ -38,9 +38,22 @@
 //! records the reader left (the pipeline's pre-pass, with the protections
 //! the consumer has in force when the batch comes, see
 //! `StreamSink::protection_now`): what it opens goes through the same
-//! [`OpenedAhead`] and the same check. The reader's share is limited by
-//! its seeds: on short connections, most records are cut before the
-//! consumer has even seen the handshake that keys them.
+//! [`OpenedAhead`] and the same check.
+//!
+//! Keys the reader finds itself: seeds alone would leave the reader little
+//! to do on short connections, whose records are mostly cut before the
+//! consumer has even seen the handshake that keys them; and an RC4
+//! direction taken over late costs the keystream of every record before.
+//! So, given the key log (the one the consumer decrypts with), the reader
+//! reads each connection's hellos from its first records and derives the
+//! keys of its first ChangeCipherSpec exactly as the observer does
+//! ([`keys::key_material`], [`protection::protections_from_keys`]), for
+//! the records from there on. The consumer takes those records only where
+//! its own protection has the same [keying](RecordProtection::keying)
+//! (a fingerprint of the keys) and stands at the same progress, so a key
+//! the reader got wrong costs only the work. Later handshakes (encrypted,
+//! a renegotiation) and sessions resumed from a master secret the key log
+//! lacks are left to the consumer's seeds.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -48,9 +61,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 use super::reassembly::{FlowId, FxHasher};
+use crate::crypto::keylog::KeyLog;
+use crate::crypto::keys;
 use crate::event::Direction;
 use crate::record::protection::{self, Opened, PendingOpen, Progress, RecordProtection};
-use crate::wire::{ContentType, RecordHeader};
+use crate::wire::{
+    suites, ClientHello, Codec, ContentType, ExtensionType, HandshakeHeader, HandshakeType,
+    ProtocolVersion, RecordHeader, ServerHello,
+};
 
 /// Bytes of the end of each record the reader keeps for the next: the CBC
 /// chain of SSL 3.0 and TLS 1.0 is a block of up to 16 bytes, followed
@@ -60,6 +78,35 @@ pub const TAIL: usize = 64;
 /// Batches waiting for the consumer from which the reader opens records
 /// ahead (of at most seven that can wait).
 pub const BEHIND: usize = 3;
+
+/// An RC4 direction is taken over late (its keystream run over the
+/// records the consumer opens meanwhile) only when that keystream is at
+/// most this fraction of the direction so far: the work done twice, set
+/// against what the direction may still bring.
+const LATE_RC4: u64 = 4;
+
+/// How far behind the reader the consumer is, for [`Opener::open`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lag {
+    /// At least [`BEHIND`] batches wait: the consumer is the busier
+    /// thread.
+    Behind,
+    /// Some batches wait, fewer.
+    Close,
+    /// None wait: the consumer waits for the reader.
+    Idle,
+}
+
+impl Lag {
+    /// The lag with `queued` batches waiting.
+    pub fn of(queued: usize) -> Self {
+        match queued {
+            0 => Self::Idle,
+            n if n < BEHIND => Self::Close,
+            _ => Self::Behind,
+        }
+    }
+}
 
 /// A protection the consumer has in force on one direction, for the
 /// reader to open that direction's later records with.
@@ -127,6 +174,9 @@ struct Shared {
     eager: bool,
     /// Which thread opens records ahead.
     who: WhoOpens,
+    /// The key log the consumer decrypts with, for the reader to key
+    /// connections from their hellos.
+    keylog: Mutex<Option<KeyLog>>,
 }
 
 /// Which of the pipeline's threads open records before the consumer's
@@ -140,6 +190,9 @@ pub enum WhoOpens {
     Reader,
     /// Only the consumer's thread, a batch at a time.
     Consumer,
+    /// Only the reader, with the keys it finds from the hellos alone (no
+    /// seeds taken).
+    ReaderFromHellos,
 }
 
 /// The way seeds go from the consumer to the reader; cloned for each side.
@@ -173,7 +226,15 @@ impl AheadLink {
 
     /// Whether the consumer's thread opens records a batch at a time.
     pub fn consumer_opens(&self) -> bool {
-        self.shared.who != WhoOpens::Reader
+        matches!(self.shared.who, WhoOpens::Both | WhoOpens::Consumer)
+    }
+
+    /// The key log the consumer decrypts with (before the reader starts):
+    /// the reader keys connections from their hellos with it too.
+    pub fn share_keylog(&self, keylog: &KeyLog) {
+        if let Ok(mut k) = self.shared.keylog.lock() {
+            *k = (!keylog.is_empty()).then(|| keylog.clone());
+        }
     }
 
     /// Hands `seed` to the reader (which may not use it).
@@ -216,17 +277,99 @@ struct Joined {
     taken_over: bool,
 }
 
-/// The reader's side: the seeds it took, one per direction.
+/// What the reader learnt of a connection's first handshake from its
+/// hellos ([`Opener::first_record`]).
+#[derive(Default)]
+struct Hellos {
+    /// The ClientHello's random, and whether it offered encrypt-then-MAC.
+    client: Option<([u8; 32], bool)>,
+    /// Each direction's protection from its first ChangeCipherSpec on,
+    /// client to server first; taken at that ChangeCipherSpec.
+    keys: [Option<RecordProtection>; 2],
+}
+
+/// The reader's side: the seeds it took, one per direction, and the keys
+/// it found itself.
 pub struct Opener {
     link: AheadLink,
     dirs: HashMap<(FlowId, bool), Joined, BuildHasherDefault<FxHasher>>,
+    /// The consumer's key log, when it has one.
+    keylog: Option<KeyLog>,
+    hellos: HashMap<FlowId, Hellos, BuildHasherDefault<FxHasher>>,
 }
 
 impl Opener {
     pub fn new(link: AheadLink) -> Self {
+        let keylog = match link.shared.keylog.lock() {
+            Ok(k) => k.clone(),
+            Err(_) => None,
+        };
         Self {
             link,
             dirs: HashMap::default(),
+            keylog,
+            hellos: HashMap::default(),
+        }
+    }
+
+    /// Whether it keys connections from their hellos: it has a key log,
+    /// and opens records ahead at all.
+    pub fn reads_hellos(&self) -> bool {
+        self.keylog.is_some() && self.link.shared.who != WhoOpens::Consumer
+    }
+
+    /// Key log text found in the capture (a pcapng Decryption Secrets
+    /// Block), which the consumer adds to its own.
+    pub fn add_key_log(&mut self, text: &[u8]) {
+        if self.link.shared.who != WhoOpens::Consumer {
+            self.keylog.get_or_insert_with(KeyLog::new).add_text(text);
+        }
+    }
+
+    /// The first record of `dir` of `flow`, header included. When it
+    /// begins with a whole ClientHello, or a whole ServerHello that
+    /// completes one, the keys of the connection's first ChangeCipherSpec
+    /// are derived from them and the key log's master secret, as the
+    /// observer derives them (`observer::derive_keys`); anything else is
+    /// left to the consumer's seeds.
+    pub fn first_record(&mut self, flow: FlowId, dir: Direction, record: &[u8]) {
+        let Some(keylog) = &self.keylog else {
+            return;
+        };
+        let Some(message) = first_handshake_message(record) else {
+            return;
+        };
+        match (dir, message.0) {
+            (Direction::ClientToServer, HandshakeType::ClientHello) => {
+                let Ok(ch) = ClientHello::from_bytes(message.1, "ClientHello") else {
+                    return;
+                };
+                let etm = ch.extension(ExtensionType::EncryptThenMac).is_some();
+                self.hellos.insert(
+                    flow,
+                    Hellos {
+                        client: Some((ch.random.0, etm)),
+                        keys: [None, None],
+                    },
+                );
+            }
+            (Direction::ServerToClient, HandshakeType::ServerHello) => {
+                let Some(hellos) = self.hellos.get_mut(&flow) else {
+                    return;
+                };
+                let Some((client_random, client_etm)) = hellos.client else {
+                    return;
+                };
+                let Ok(sh) = ServerHello::from_bytes(message.1, "ServerHello") else {
+                    return;
+                };
+                if let Some((client, server)) =
+                    keys_from_hellos(keylog, &client_random, client_etm, &sh)
+                {
+                    hellos.keys = [Some(client), Some(server)];
+                }
+            }
+            _ => {}
         }
     }
 
@@ -239,19 +382,24 @@ impl Opener {
     pub fn forget(&mut self, flow: FlowId) {
         self.dirs.remove(&(flow, true));
         self.dirs.remove(&(flow, false));
+        self.hellos.remove(&flow);
     }
 
     /// Stops opening `dir` of `flow` (its records are no longer cut).
     pub fn forget_dir(&mut self, flow: FlowId, dir: Direction) {
         self.dirs.remove(&key(flow, dir));
+        if let Some(h) = self.hellos.get_mut(&flow) {
+            h.keys[usize::from(dir == Direction::ServerToClient)] = None;
+        }
     }
 
     /// A whole record cut at `at` on `dir` of `flow`; `last_tail`, the
     /// last bytes of the record cut before it on that direction (at least
     /// [`TAIL`] of them, where it had so many). Opens it, but for its MAC
-    /// check ([`finish_all`]), when a seed allows and `behind` (the
-    /// consumer is the busier thread), or when the direction was taken
-    /// over. `room` gives the buffer for the plaintext when it does.
+    /// check ([`finish_all`]), when a seed allows and the consumer is
+    /// [behind](Lag::Behind), or when the direction was taken over and
+    /// the consumer is not [idle](Lag::Idle). `room` gives the buffer for
+    /// the plaintext when it does.
     #[allow(clippy::too_many_arguments)]
     pub fn open(
         &mut self,
@@ -261,15 +409,27 @@ impl Opener {
         header: &[u8; 5],
         body: &[u8],
         last_tail: &[u8],
-        behind: bool,
+        lag: Lag,
         room: impl FnOnce() -> Vec<u8>,
     ) -> Option<PendingAhead> {
         if self.link.shared.who == WhoOpens::Consumer {
             return None;
         }
-        for seed in self.link.take() {
+        let seeds = match self.link.shared.who {
+            WhoOpens::ReaderFromHellos => Vec::new(),
+            _ => self.link.take(),
+        };
+        for seed in seeds {
+            let k = key(seed.flow, seed.dir);
+            if self.dirs.get(&k).is_some_and(|j| {
+                j.protection.keying() == seed.protection.keying() && j.next.index >= seed.next.index
+            }) {
+                // Already this far or further with the same keys (found
+                // from the hellos, or an RC4 direction taken over).
+                continue;
+            }
             self.dirs.insert(
-                key(seed.flow, seed.dir),
+                k,
                 Joined {
                     protection: seed.protection,
                     next: seed.next,
@@ -278,27 +438,62 @@ impl Opener {
             );
         }
         let k = key(flow, dir);
-        let j = self.dirs.get_mut(&k)?;
         let header = RecordHeader::parse(header);
-        if header.content_type == ContentType::ChangeCipherSpec || at.index < j.next.index {
-            // New keys from here on (or a seed of an earlier connection
-            // with this flow ID).
+        if header.content_type == ContentType::ChangeCipherSpec {
+            // New keys from here on: those found from the hellos, at the
+            // first; the consumer's seeds after any later one.
+            self.dirs.remove(&k);
+            let found = self
+                .hellos
+                .get_mut(&flow)
+                .and_then(|h| h.keys[usize::from(dir == Direction::ServerToClient)].take());
+            if let Some(protection) = found {
+                let next = RecordAt {
+                    index: at.index + 1,
+                    offset: at.offset + 5 + body.len() as u64,
+                };
+                let joined = Joined {
+                    protection,
+                    next,
+                    taken_over: false,
+                };
+                self.dirs.insert(k, joined);
+            }
+            return None;
+        }
+        let j = self.dirs.get_mut(&k)?;
+        if at.index < j.next.index {
+            // A seed of an earlier connection with this flow ID.
             self.dirs.remove(&k);
             return None;
         }
         let stream = j.protection.is_stream();
-        if !behind && !j.taken_over {
+        let give_back = if j.taken_over {
+            // Handed back (the consumer follows on from the last record
+            // opened here, whose progress it takes over) once the
+            // consumer waits for the reader.
+            lag == Lag::Idle
+        } else {
+            // Catching an RC4 direction up later would cost the
+            // keystream of all the records between: the consumer seeds
+            // again, and the reader takes it over if the direction has
+            // gone on long enough to be worth it.
+            lag != Lag::Behind
+        };
+        if give_back {
             if stream {
-                // Catching up later would cost the keystream of all the
-                // records between; the consumer seeds again.
                 self.dirs.remove(&k);
             }
             return None;
         }
         let skipped = at.index - j.next.index;
         if skipped > 0 {
-            if j.taken_over {
-                // A record went by unopened: the keystream is lost.
+            // Each record between: a header and its fragment.
+            let fragments = (at.offset - j.next.offset).saturating_sub(5 * skipped);
+            if j.taken_over || (stream && fragments.saturating_mul(LATE_RC4) > at.offset) {
+                // A record went by unopened (the keystream is lost), or
+                // too much keystream to make up for what the direction
+                // has shown so far.
                 self.dirs.remove(&k);
                 return None;
             }
@@ -310,8 +505,6 @@ impl Opener {
                 self.dirs.remove(&k);
                 return None;
             }
-            // Each record between: a header and its fragment.
-            let fragments = (at.offset - j.next.offset).saturating_sub(5 * skipped);
             p.skip_keystream(fragments);
         }
         j.taken_over = stream;
@@ -342,6 +535,40 @@ fn key(flow: FlowId, dir: Direction) -> (FlowId, bool) {
     (flow, dir == Direction::ClientToServer)
 }
 
+/// The type and body of the handshake message that begins `record`
+/// (header included), when the record is a handshake record holding it
+/// whole.
+fn first_handshake_message(record: &[u8]) -> Option<(HandshakeType, &[u8])> {
+    let header = RecordHeader::parse(record.get(..5)?.try_into().ok()?);
+    let body = record.get(5..5 + usize::from(header.length))?;
+    if header.content_type != ContentType::Handshake {
+        return None;
+    }
+    let hh = HandshakeHeader::parse(body.get(..HandshakeHeader::LEN)?.try_into().ok()?);
+    let message = body.get(HandshakeHeader::LEN..HandshakeHeader::LEN + hh.length as usize)?;
+    Some((hh.typ, message))
+}
+
+/// Both directions' protection (client to server first) of a full or
+/// resumed handshake of SSL 3.0 to TLS 1.2 whose master secret the key
+/// log has, made as the observer makes them from the same facts.
+fn keys_from_hellos(
+    keylog: &KeyLog,
+    client_random: &[u8; 32],
+    client_etm: bool,
+    sh: &ServerHello,
+) -> Option<(RecordProtection, RecordProtection)> {
+    let version = sh.negotiated_version();
+    if !(ProtocolVersion::SSLv3..=ProtocolVersion::TLSv1_2).contains(&version) {
+        return None;
+    }
+    let suite = suites::lookup(sh.cipher_suite.0)?;
+    let master = keylog.master_secret_for(client_random)?;
+    let km = keys::key_material(version, suite, master, client_random, &sh.random.0).ok()?;
+    let etm = sh.encrypt_then_mac_agreed(client_etm);
+    protection::protections_from_keys(version, suite, &km, etm).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -369,11 +596,11 @@ mod tests {
         (make(), make())
     }
 
-    /// Five sealed application-data records and where each starts.
+    /// Ten sealed application-data records and where each starts.
     fn records(tx: &mut RecordProtection) -> Vec<(RecordAt, Vec<u8>)> {
         let mut rng = StdRng::seed_from_u64(3);
         let mut offset = 0;
-        (0..5u64)
+        (0..10u64)
             .map(|index| {
                 let r = tx
                     .seal(
@@ -390,26 +617,36 @@ mod tests {
             .collect()
     }
 
-    fn open(
-        o: &mut Opener,
-        (at, r): &(RecordAt, Vec<u8>),
-        behind: bool,
-    ) -> Option<Box<OpenedAhead>> {
+    fn open(o: &mut Opener, (at, r): &(RecordAt, Vec<u8>), lag: Lag) -> Option<Box<OpenedAhead>> {
         let header: [u8; 5] = r[..5].try_into().unwrap();
-        let pending = o.open(1, S2C, *at, &header, &r[5..], &[], behind, Vec::new)?;
+        let pending = o.open(1, S2C, *at, &header, &r[5..], &[], lag, Vec::new)?;
         finish_all(vec![pending]).pop().unwrap()
     }
 
-    fn seed(link: &AheadLink, rx: &RecordProtection) {
+    /// Publishes `rx`, which stands ready for record `next`.
+    fn seed_at(link: &AheadLink, rx: &RecordProtection, next: RecordAt) {
         link.publish(Seed {
             flow: 1,
             dir: S2C,
-            next: RecordAt {
+            next,
+            protection: rx.clone(),
+        });
+    }
+
+    fn seed(link: &AheadLink, rx: &RecordProtection) {
+        seed_at(
+            link,
+            rx,
+            RecordAt {
                 index: 0,
                 offset: 0,
             },
-            protection: rx.clone(),
-        });
+        );
+    }
+
+    fn open_here(rx: &mut RecordProtection, r: &[u8]) -> Opened {
+        let h = RecordHeader::parse(r[..5].try_into().unwrap());
+        rx.open(&h, &r[5..]).unwrap()
     }
 
     /// A block cipher's records are shared one by one: none while the
@@ -422,43 +659,190 @@ mod tests {
         let link = AheadLink::new();
         let mut o = Opener::new(link.clone());
         seed(&link, &rx);
-        assert!(open(&mut o, &rs[0], false).is_none());
-        let a = open(&mut o, &rs[2], true).expect("opened ahead");
+        assert!(open(&mut o, &rs[0], Lag::Close).is_none());
+        assert!(open(&mut o, &rs[1], Lag::Idle).is_none());
+        let a = open(&mut o, &rs[2], Lag::Behind).expect("opened ahead");
         assert_eq!(a.opened.plaintext, [2; 100]);
         assert_eq!(a.opened.facts.seq, 2);
         for (_, r) in &rs[..2] {
-            let h = RecordHeader::parse(r[..5].try_into().unwrap());
-            rx.open(&h, &r[5..]).unwrap();
+            open_here(&mut rx, r);
         }
         assert!(rx.is_at(&a.before));
         assert!(rx.resume(a.after));
         let ccs = (rs[3].0, vec![20, 3, 3, 0, 1, 1]);
-        assert!(open(&mut o, &ccs, true).is_none());
-        assert!(open(&mut o, &rs[4], true).is_none(), "the seed is gone");
+        assert!(open(&mut o, &ccs, Lag::Behind).is_none());
+        assert!(
+            open(&mut o, &rs[4], Lag::Behind).is_none(),
+            "the seed is gone"
+        );
     }
 
     /// An RC4 direction is taken over whole from the first record the
-    /// reader opens (its keystream skipped over the records before), or
-    /// its seed dropped when the consumer keeps up.
+    /// reader opens, while the consumer is behind, and handed back once
+    /// the consumer waits; its seed is dropped when the consumer keeps up.
+    /// Taken over later, the keystream of the records between is run
+    /// over, which is done only when the direction has gone on for at
+    /// least `LATE_RC4` times as long.
     #[test]
     fn an_rc4_direction_is_taken_over_whole() {
-        let (mut tx, rx) = pair(0x0005);
+        let (mut tx, mut rx) = pair(0x0005);
         let rs = records(&mut tx);
         let link = AheadLink::new();
         let mut o = Opener::new(link.clone());
         seed(&link, &rx);
-        assert!(open(&mut o, &rs[1], false).is_none());
-        assert!(open(&mut o, &rs[2], true).is_none(), "the seed was dropped");
+        assert!(open(&mut o, &rs[0], Lag::Close).is_none());
+        assert!(
+            open(&mut o, &rs[1], Lag::Behind).is_none(),
+            "the seed was dropped"
+        );
         seed(&link, &rx);
-        let a = open(&mut o, &rs[2], true).expect("taken over");
-        assert_eq!(a.opened.plaintext, [2; 100]);
-        let b = open(&mut o, &rs[3], false).expect("still taken over");
-        assert_eq!(b.opened.plaintext, [3; 100]);
+        let a = open(&mut o, &rs[0], Lag::Behind).expect("taken over");
+        assert_eq!(a.opened.plaintext, [0; 100]);
+        let b = open(&mut o, &rs[1], Lag::Close).expect("still taken over");
+        assert_eq!(b.opened.plaintext, [1; 100]);
         assert_eq!(a.after, b.before);
-        // A record that went by unopened loses the keystream.
-        assert!(open(&mut o, &rs[4], true).is_some());
+        assert!(open(&mut o, &rs[2], Lag::Idle).is_none(), "handed back");
+        assert!(open(&mut o, &rs[3], Lag::Behind).is_none());
+        // One record to run over, 125 bytes in: too late.
         seed(&link, &rx);
-        assert!(open(&mut o, &rs[1], true).is_some());
-        assert!(open(&mut o, &rs[3], true).is_none());
+        assert!(open(&mut o, &rs[1], Lag::Behind).is_none());
+        // The consumer five records on: one record to run over (120
+        // bytes of keystream), 750 bytes in.
+        for (_, r) in &rs[..5] {
+            open_here(&mut rx, r);
+        }
+        seed_at(&link, &rx, rs[5].0);
+        let c = open(&mut o, &rs[6], Lag::Behind).expect("taken over late");
+        assert_eq!(c.opened.plaintext, [6; 100]);
+        open_here(&mut rx, &rs[5].1);
+        assert!(rx.is_at(&c.before));
+        // A record that went by unopened loses the keystream.
+        assert!(open(&mut o, &rs[8], Lag::Behind).is_none());
+        assert!(open(&mut o, &rs[9], Lag::Behind).is_none());
+    }
+
+    /// A record of `ct` carrying `body`.
+    fn record(ct: ContentType, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::new();
+        RecordHeader {
+            content_type: ct,
+            version: TLS12,
+            length: body.len() as u16,
+        }
+        .encode(&mut out);
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// The keys of a connection's first ChangeCipherSpec come from its
+    /// hellos and the key log, before any seed: the reader opens the
+    /// records after it, the consumer's protection (made from the same
+    /// facts) stands where each began and has the same keying;
+    /// encrypt-then-MAC counts only when both hellos carry it; nothing is
+    /// keyed without the master secret, or after a later ChangeCipherSpec.
+    #[test]
+    fn a_connection_is_keyed_from_its_hellos() {
+        use crate::crypto::keylog::format_client_random;
+        use crate::crypto::secret::MasterSecret;
+        use crate::wire::{
+            CipherSuite, CompressionMethod, Extension, HandshakeMessage, Random, WireContext,
+        };
+        const C2S: Direction = Direction::ClientToServer;
+        let (client_random, server_random) = ([1; 32], [2; 32]);
+        let master = MasterSecret::new([3; 48]);
+        let keylog = KeyLog::parse(format_client_random(&client_random, &master).as_bytes()).0;
+        let etm = || {
+            Some(vec![Extension {
+                typ: ExtensionType::EncryptThenMac,
+                data: vec![],
+            }])
+        };
+        for (code, client_etm, server_etm, logged) in [
+            (0x0005, false, false, true),
+            (0x002f, true, true, true),
+            (0x002f, true, false, true),
+            (0x009c, false, false, true),
+            (0x002f, false, false, false),
+        ] {
+            let what = format!("0x{code:04x} EtM {client_etm}/{server_etm} logged {logged}");
+            let suite = suites::lookup(code).unwrap();
+            let ch = HandshakeMessage::ClientHello(ClientHello {
+                client_version: TLS12,
+                random: Random(client_random),
+                session_id: vec![],
+                cipher_suites: vec![CipherSuite(code)],
+                compression_methods: vec![CompressionMethod::Null],
+                extensions: if client_etm { etm() } else { None },
+            });
+            let sh = HandshakeMessage::ServerHello(ServerHello {
+                server_version: TLS12,
+                random: Random(server_random),
+                session_id: vec![],
+                cipher_suite: CipherSuite(code),
+                compression_method: CompressionMethod::Null,
+                extensions: if server_etm { etm() } else { None },
+            });
+            let cx = WireContext::default();
+            // What the consumer derives, and the server seals with.
+            let km = keys::key_material(TLS12, suite, &master, &client_random, &server_random);
+            let agreed = client_etm && server_etm;
+            let (_, server) =
+                protection::protections_from_keys(TLS12, suite, &km.unwrap(), agreed).unwrap();
+            let (mut tx, mut rx) = (server.clone(), server);
+            let link = AheadLink::new();
+            if logged {
+                link.share_keylog(&keylog);
+            }
+            let mut o = Opener::new(link);
+            let ch = record(ContentType::Handshake, &ch.to_bytes(&cx));
+            o.first_record(1, C2S, &ch);
+            // The ServerHello whole at the start of a longer first record.
+            let mut flight = sh.to_bytes(&cx);
+            flight.extend_from_slice(&[14, 0, 0, 0]);
+            o.first_record(1, S2C, &record(ContentType::Handshake, &flight));
+            let ccs = (
+                RecordAt {
+                    index: 3,
+                    offset: 900,
+                },
+                record(ContentType::ChangeCipherSpec, &[1]),
+            );
+            assert!(open(&mut o, &ccs, Lag::Behind).is_none(), "{what}");
+            let mut rng = StdRng::seed_from_u64(5);
+            let mut at = RecordAt {
+                index: 4,
+                offset: 906,
+            };
+            for n in 0..3u8 {
+                let r = tx
+                    .seal(ContentType::ApplicationData, TLS12, &[n; 50], &mut rng)
+                    .unwrap();
+                let opened = open(&mut o, &(at, r.clone()), Lag::Behind);
+                if !logged {
+                    assert!(opened.is_none(), "{what}");
+                    continue;
+                }
+                let a = opened.unwrap_or_else(|| panic!("{what}: record {n} not opened"));
+                assert_eq!(a.opened.plaintext, [n; 50], "{what}");
+                assert!(rx.is_at(&a.before), "{what}: record {n}");
+                open_here(&mut rx, &r);
+                assert!(rx.is_at(&a.after), "{what}: record {n}");
+                at = RecordAt {
+                    index: at.index + 1,
+                    offset: at.offset + r.len() as u64,
+                };
+            }
+            // A renegotiation's keys are not from the hellos.
+            let ccs = (at, record(ContentType::ChangeCipherSpec, &[1]));
+            assert!(open(&mut o, &ccs, Lag::Behind).is_none(), "{what}");
+            let r = tx
+                .seal(ContentType::ApplicationData, TLS12, &[9; 50], &mut rng)
+                .unwrap();
+            let next = RecordAt {
+                index: at.index + 1,
+                offset: at.offset + 6,
+            };
+            assert!(open(&mut o, &(next, r), Lag::Behind).is_none(), "{what}");
+        }
     }
 }

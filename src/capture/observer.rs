@@ -371,6 +371,7 @@ impl<'s> Observer<'s> {
     /// takes over the records the capture pipeline opened ahead with them
     /// ([`crate::capture::ahead`]).
     pub fn with_open_ahead(mut self, link: AheadLink) -> Self {
+        link.share_keylog(&self.secrets.keylog);
         self.ahead = Some(link);
         self
     }
@@ -382,6 +383,9 @@ impl<'s> Observer<'s> {
             .iter()
             .map(|k| (rsa::RsaPublicKey::from(k), false))
             .collect();
+        if let Some(link) = &self.ahead {
+            link.share_keylog(&secrets.keylog);
+        }
         self.secrets = secrets;
         self
     }
@@ -1360,14 +1364,12 @@ impl<'s> Observer<'s> {
                     notes.push(Note::new(NoteCode::NotDecrypted).with("reason", why));
                     return None;
                 }
-                // RFC 7627 §5.1 and RFC 7366 §2: in force when both hellos
-                // carry the extension (neither exists in SSL 3.0).
-                let tls = version != ProtocolVersion::SSLv3;
-                hs.ems = tls
+                // RFC 7627 §5.1: in force when both hellos carry the
+                // extension (which SSL 3.0 has no place for).
+                hs.ems = version != ProtocolVersion::SSLv3
                     && hs.client_ems
                     && sh.extension(ExtensionType::ExtendedMasterSecret).is_some();
-                hs.etm =
-                    tls && hs.client_etm && sh.extension(ExtensionType::EncryptThenMac).is_some();
+                hs.etm = sh.encrypt_then_mac_agreed(hs.client_etm);
                 let client_random = hs.client_random?;
                 if hs.suite.is_none() {
                     hs.why_not = Some(format!("unknown cipher suite 0x{:04x}", sh.cipher_suite.0));

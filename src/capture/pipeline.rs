@@ -42,7 +42,7 @@ use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use super::ahead::{self, AheadLink, OpenedAhead, Opener, PendingAhead, RecordAt, TAIL};
+use super::ahead::{self, AheadLink, Lag, OpenedAhead, Opener, PendingAhead, RecordAt, TAIL};
 use super::reassembly::{FlowId, FxHasher, StreamEvent, StreamEventOf, StreamSink, WholeRecord};
 use super::{run_capture, CaptureError, CaptureOptions, CaptureStats};
 use crate::crypto::sha_lanes::LANES;
@@ -405,12 +405,15 @@ struct Cutter {
     /// The last [`TAIL`] bytes of the last whole record (whence the CBC
     /// chain of SSL 3.0 and TLS 1.0, for [`Opener::open`]).
     tail: Vec<u8>,
+    /// The first record so far, header included, while an opener reads
+    /// the hellos ([`Opener::first_record`]).
+    first: Vec<u8>,
 }
 
 /// What the reader may do with a whole record besides handing it over.
 struct OpenAhead<'a> {
     opener: &'a mut Opener,
-    behind: bool,
+    lag: Lag,
 }
 
 #[derive(Default, Clone, Copy, PartialEq, Eq, Debug)]
@@ -447,6 +450,15 @@ impl Cutter {
                 }
                 CutMode::First => {
                     let n = self.follow_first(data);
+                    if let Some(a) = ahead.as_mut().filter(|a| a.opener.reads_hellos()) {
+                        self.first.extend_from_slice(&data[..n]);
+                        if self.mode == CutMode::Records {
+                            a.opener.first_record(flow, dir, &self.first);
+                        }
+                        if self.mode != CutMode::First {
+                            self.first = Vec::new();
+                        }
+                    }
                     batch.push_data(flow, dir, ts, &data[..n]);
                     data = &data[n..];
                 }
@@ -485,7 +497,7 @@ impl Cutter {
                             // The plaintext too in a buffer the consumer made.
                             let room = || batch.body_buffer(body.len());
                             let (h, tail) = (&self.header, &self.tail);
-                            a.opener.open(flow, dir, at, h, &body, tail, a.behind, room)
+                            a.opener.open(flow, dir, at, h, &body, tail, a.lag, room)
                         });
                         self.records += 1;
                         if ahead.is_some() {
@@ -699,7 +711,11 @@ impl StreamSink for Batcher {
             } => {
                 let queued = self.queued.load(Ordering::Relaxed);
                 let ahead = self.opener.as_mut().map(|opener| OpenAhead {
-                    behind: queued >= ahead::BEHIND || opener.is_eager(),
+                    lag: if opener.is_eager() {
+                        Lag::Behind
+                    } else {
+                        Lag::of(queued)
+                    },
                     opener,
                 });
                 let cutter = &mut self.cutters.entry(flow).or_default()[index_of(dir)];
@@ -730,7 +746,12 @@ impl StreamSink for Batcher {
                 }
                 self.current.push(event);
             }
-            StreamEvent::KeyLog { .. } => self.current.push(event),
+            StreamEvent::KeyLog { text } => {
+                if let Some(o) = &mut self.opener {
+                    o.add_key_log(text);
+                }
+                self.current.push(event);
+            }
         }
         if self.current.is_full() {
             self.send()

@@ -30,7 +30,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use rand::RngCore;
@@ -433,16 +432,34 @@ enum IvState {
     GcmSalt([u8; GCM_SALT_LEN]),
 }
 
-/// Which keys a [`RecordProtection`] was made with: one number per
-/// [`RecordProtection::new`], kept by its clones, so that a clone's work
-/// is taken over only by a protection with the same keys.
+/// Which keys a [`RecordProtection`] was made with, so that a clone's work
+/// is taken over only by a protection with the same keys: a fingerprint
+/// of everything [`RecordProtection::new`] was given (64 bits of SHA-256),
+/// the same for two protections made apart from the same keys (the
+/// observer's, and the one the capture reader derives for itself from
+/// the hellos and a key log, see `capture::ahead`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct KeyingId(u64);
 
 impl KeyingId {
-    fn fresh() -> Self {
-        static NEXT: AtomicU64 = AtomicU64::new(0);
-        Self(NEXT.fetch_add(1, Ordering::Relaxed))
+    fn of(
+        version: ProtocolVersion,
+        suite: &SuiteInfo,
+        keys: [&[u8]; 3],
+        encrypt_then_mac: bool,
+    ) -> Self {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(version.0.to_be_bytes());
+        h.update(suite.code.to_be_bytes());
+        h.update([u8::from(encrypt_then_mac)]);
+        for key in keys {
+            // Length-prefixed, so that no two key triples hash alike.
+            h.update((key.len() as u32).to_be_bytes());
+            h.update(key);
+        }
+        let digest = h.finalize();
+        Self(u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")))
     }
 }
 
@@ -527,6 +544,10 @@ impl RecordProtection {
         if !(ProtocolVersion::SSLv3..=ProtocolVersion::TLSv1_2).contains(&version) {
             return Err(ProtectionSetupError::UnsupportedVersion(version));
         }
+        // The flag as it applies (below), so that it counts only where it
+        // changes anything.
+        let etm_applies = encrypt_then_mac && suite.cipher.kind() == CipherKind::Block;
+        let keying = KeyingId::of(version, suite, [mac_key, enc_key, iv], etm_applies);
         let cipher = RecordCipher::new(suite.cipher, enc_key)?;
         let mac = match suite.mac {
             Mac::Null | Mac::Aead => {
@@ -564,12 +585,12 @@ impl RecordProtection {
                 IvState::GcmSalt(iv.try_into().expect("4 bytes"))
             }
         };
-        let encrypt_then_mac = encrypt_then_mac && kind == CipherKind::Block;
+        let encrypt_then_mac = etm_applies;
         if encrypt_then_mac && version == ProtocolVersion::SSLv3 {
             return Err(ProtectionSetupError::EncryptThenMacWithSsl3);
         }
         Ok(Self {
-            keying: KeyingId::fresh(),
+            keying,
             version,
             cipher_id: suite.cipher,
             mac,
@@ -1584,14 +1605,24 @@ mod tests {
         v: ProtocolVersion,
         etm: bool,
     ) -> (RecordProtection, RecordProtection) {
+        pair_keyed(suite, v, etm, 1)
+    }
+
+    /// [`pair`] with keys made from `seed`.
+    fn pair_keyed(
+        suite: &SuiteInfo,
+        v: ProtocolVersion,
+        etm: bool,
+        seed: u8,
+    ) -> (RecordProtection, RecordProtection) {
         let c = suite.cipher;
         let iv_len = match c.kind() {
             CipherKind::Block if v >= ProtocolVersion::TLSv1_1 => 0,
             _ => c.iv_len(),
         };
-        let mac_key = key_bytes(suite.mac.key_len(), 1);
-        let enc_key = key_bytes(c.expanded_key_len(), 2);
-        let iv = key_bytes(iv_len, 3);
+        let mac_key = key_bytes(suite.mac.key_len(), seed);
+        let enc_key = key_bytes(c.expanded_key_len(), seed + 1);
+        let iv = key_bytes(iv_len, seed + 2);
         let make = || RecordProtection::new(v, suite, &mac_key, &enc_key, &iv, etm).unwrap();
         (make(), make())
     }
@@ -1677,6 +1708,33 @@ mod tests {
         }
     }
 
+    /// Two protections made apart from the same keys are one keying (so
+    /// that one takes over what the other opened); another key, version,
+    /// suite or encrypt-then-MAC flag that applies makes another keying,
+    /// and the flag counts only for CBC suites, the only ones it changes.
+    #[test]
+    fn the_keying_is_the_keys() {
+        let mut seen = std::collections::HashMap::new();
+        for (suite, v, etm) in cases() {
+            let what = name(suite, v, etm);
+            let (a, b) = pair(suite, v, etm);
+            assert_eq!(a.keying(), b.keying(), "{what}");
+            if suite.cipher != BulkCipher::Null || suite.mac != Mac::Null {
+                assert_ne!(
+                    pair_keyed(suite, v, etm, 4).0.keying(),
+                    a.keying(),
+                    "{what}"
+                );
+            }
+            if let Some(earlier) = seen.insert(a.keying(), what.clone()) {
+                panic!("{what} and {earlier} share a keying");
+            }
+            if suite.cipher.kind() != CipherKind::Block && v != ProtocolVersion::SSLv3 {
+                assert_eq!(pair(suite, v, true).0.keying(), a.keying(), "{what}");
+            }
+        }
+    }
+
     /// A clone that joins a direction some records late, brought forward
     /// the way `capture::ahead` does (sequence number, CBC chain, RC4
     /// keystream), opens the rest exactly as the original does; the
@@ -1689,7 +1747,7 @@ mod tests {
         for (suite, v, etm) in cases() {
             let what = name(suite, v, etm);
             let (mut tx, mut rx) = pair(suite, v, etm);
-            let (_, other) = pair(suite, v, etm);
+            let (_, other) = pair_keyed(suite, v, etm, 4);
             let records: Vec<Vec<u8>> = payloads()
                 .into_iter()
                 .map(|(ct, data)| tx.seal(ct, v, &data, &mut rng).unwrap())

@@ -274,6 +274,15 @@ impl ServerHello {
         self.extension(t)?.parse(self.context(), 0).ok()
     }
 
+    /// Whether encrypt-then-MAC is in force (RFC 7366 §2), the client
+    /// having offered it or not: both hellos carry the extension, which
+    /// SSL 3.0 has no place for.
+    pub fn encrypt_then_mac_agreed(&self, client_offered: bool) -> bool {
+        client_offered
+            && self.negotiated_version() != ProtocolVersion::SSLv3
+            && self.extension(ExtensionType::EncryptThenMac).is_some()
+    }
+
     /// The version actually negotiated: supported_versions when present
     /// (TLS 1.3), server_version otherwise.
     pub fn negotiated_version(&self) -> ProtocolVersion {

@@ -932,7 +932,12 @@ fn records_opened_ahead_decode_the_same() {
         assert_eq!(plain_stats.opened_ahead, 0, "{what}");
         // Each way alone, so that neither takes the other's records
         // (which one gets a record otherwise depends on timing), then both.
-        for who in [WhoOpens::Reader, WhoOpens::Consumer, WhoOpens::Both] {
+        for who in [
+            WhoOpens::Reader,
+            WhoOpens::ReaderFromHellos,
+            WhoOpens::Consumer,
+            WhoOpens::Both,
+        ] {
             let (ahead, (ahead_stats, by_reader)) = run(Some(AheadLink::eager_by(who)));
             let what = format!("{what}, opened ahead by {who:?}");
             assert_eq!(plain.len(), ahead.len(), "{what}: events");
@@ -950,6 +955,13 @@ fn records_opened_ahead_decode_the_same() {
                     if !renegotiate {
                         assert!(by_reader > 100, "{what}: {by_reader} opened");
                     }
+                    assert_eq!(taken, by_reader, "{what}");
+                }
+                // Every record under the first keys, found from the
+                // hellos whatever the timing (the renegotiation's are
+                // not): the consumer's protection has the same keying.
+                WhoOpens::ReaderFromHellos => {
+                    assert!(by_reader > 100, "{what}: {by_reader} opened");
                     assert_eq!(taken, by_reader, "{what}");
                 }
                 // A batch at a time: every record after the batch that
