@@ -6,11 +6,11 @@
 //!
 //! Dependencies point one way: `wire` (codec) ← `pki` ← `event` ←
 //! `capture` (pcap, TCP, observer) ← `report` ← `cli`.
-// No unsafe code, with four audited exceptions, each the only place that
-// says `allow(unsafe_code)` in its module: the AVX-512 DES of
-// `crypto::des::sliced`, the SHA-extension lanes of `crypto::sha_lanes`
-// and the VAES CBC decryption of `crypto::aes_vaes` (runtime-dispatched
-// vector code), and one mallopt(3) call in `capture::heap`.
+// No unsafe code, with three audited exceptions, all runtime-dispatched
+// vector code, each the only place that says `allow(unsafe_code)` in its
+// module: the AVX-512 DES of `crypto::des::sliced`, the SHA-extension
+// lanes of `crypto::sha_lanes` and the VAES CBC decryption of
+// `crypto::aes_vaes`.
 #![deny(unsafe_code)]
 
 pub mod analyze;

@@ -29,7 +29,6 @@
 //! Dependencies: `event` (Direction, Timestamp) and the pcap-parser crate.
 
 pub mod ahead;
-pub mod heap;
 pub mod net;
 pub mod observer;
 pub mod pcap;

@@ -320,7 +320,6 @@ fn decode(a: &DecodeArgs) -> Result<u8, CliError> {
         // Reading and reassembly on a thread of their own, the TLS work
         // here, but for records that thread opens ahead when this one is
         // the busier.
-        capture::heap::keep_freed_memory();
         let link = AheadLink::new();
         let mut observer = Observer::new(&mut analyzer, filter)
             .with_secrets(secrets)
