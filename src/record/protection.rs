@@ -1517,38 +1517,60 @@ fn ssl3_padding_ok(data: &[u8], mac_len: usize, bs: usize) -> (usize, u8) {
 /// Copies `data[mac_start..mac_start + mac_len]` into `out` without an
 /// access pattern that depends on `mac_start` (which depends on the
 /// padding): every byte where the MAC could be is read, the MAC lands
-/// rotated in `rotated`, and a fixed double loop undoes the rotation.
+/// rotated in a MAC-sized buffer, and the rotation is undone a power of
+/// two at a time, each step taken or not by a mask.
 fn copy_mac_ct(data: &[u8], mac_start: usize, mac_len: usize, out: &mut [u8; 48]) {
+    // The length known at compile time lets the loops run in vector lanes.
+    match mac_len {
+        16 => copy_mac_ct_n::<16>(data, mac_start, out),
+        20 => copy_mac_ct_n::<20>(data, mac_start, out),
+        32 => copy_mac_ct_n::<32>(data, mac_start, out),
+        48 => copy_mac_ct_n::<48>(data, mac_start, out),
+        _ => unreachable!("record MACs (MacAlgorithm) are 16, 20, 32 or 48 bytes"),
+    }
+}
+
+fn copy_mac_ct_n<const N: usize>(data: &[u8], mac_start: usize, out: &mut [u8; 48]) {
     let len = data.len();
     // The MAC ends before `padding_length`, with at most 255 padding bytes
-    // before that; `open_cbc` ensured `len >= mac_len + 1`.
-    let max_pad = 255.min(len - mac_len - 1);
-    let scan_start = len - 1 - mac_len - max_pad;
-    // Where the MAC starts in the scanned window (secret).
-    let at = mac_start - scan_start;
-    let mut rotated = [0u8; 48];
-    let mut rotate_offset = 0usize;
-    // Window byte `t` lands in `rotated[t % mac_len]`: taken a MAC's length
-    // at a time, `t % mac_len` is the index in the piece, and the inner
-    // loop has no dependency from one byte to the next.
-    for (piece, bytes) in data[scan_start..len - 1].chunks(mac_len).enumerate() {
-        let base = piece * mac_len;
+    // before that; `open_cbc` ensured `len >= N + 1`.
+    let max_pad = 255.min(len - N - 1);
+    let scan_start = len - 1 - N - max_pad;
+    // Where the MAC starts in the scanned window (secret); at most 255,
+    // so every offset below fits an i32.
+    let at = (mac_start - scan_start) as i32;
+    let mut rotated = [0u8; N];
+    let mut rotation = 0i32;
+    // Window byte `t` lands in `rotated[t % N]`: taken N bytes at a time,
+    // `t % N` is the index in the piece.
+    for (piece, bytes) in data[scan_start..len - 1].chunks(N).enumerate() {
+        let base = (piece * N) as i32;
+        // The MAC's bytes in this piece are `lo..lo + N` (maybe none).
+        let lo = at - base;
+        // The piece that holds its first byte says how far it is rotated.
+        let holds_first = !(lo >> 31) & ((lo - N as i32) >> 31);
+        rotation |= lo & holds_first;
         for (r, (&b, slot)) in bytes.iter().zip(&mut rotated).enumerate() {
-            let t = base + r;
-            let in_mac = !ct_lt(t, at) & ct_lt(t, at + mac_len);
-            *slot |= b & in_mac;
-            rotate_offset |= ct_select(ct_eq_usize(t, at), r, 0);
+            let r = r as i32;
+            // -1 when lo <= r < lo + N: two sign bits, no branch.
+            let in_mac = !((r - lo) >> 31) & ((r - lo - N as i32) >> 31);
+            *slot |= b & in_mac as u8;
         }
     }
-    for (k, o) in out.iter_mut().enumerate().take(mac_len) {
-        let mut want = rotate_offset + k;
-        want = ct_select(ct_lt(want, mac_len), want, want.wrapping_sub(mac_len));
-        let mut v = 0u8;
-        for (r, &byte) in rotated.iter().enumerate().take(mac_len) {
-            v |= byte & ct_eq_usize(r, want);
+    // `rotated[(rotation + k) % N]` is MAC byte k: rotate left by
+    // `rotation` (< N < 64) one bit of it at a time.
+    for bit in 0..6 {
+        let shift = 1 << bit;
+        if shift >= N {
+            break;
         }
-        *o = v;
+        let take = 0u8.wrapping_sub(((rotation >> bit) & 1) as u8);
+        let before = rotated;
+        for (k, slot) in rotated.iter_mut().enumerate() {
+            *slot = (before[(k + shift) % N] & take) | (before[k] & !take);
+        }
     }
+    out[..N].copy_from_slice(&rotated);
 }
 
 #[cfg(test)]
