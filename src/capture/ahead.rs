@@ -188,7 +188,8 @@ pub enum WhoOpens {
     Both,
     /// Only the reader, as it cuts records.
     Reader,
-    /// Only the consumer's thread, a batch at a time.
+    /// Only the consumer's thread, a batch at a time (with the keys the
+    /// reader found from the hellos, where its own are not made yet).
     Consumer,
     /// Only the reader, with the keys it finds from the hellos alone (no
     /// seeds taken).
@@ -296,6 +297,10 @@ pub struct Opener {
     /// The consumer's key log, when it has one.
     keylog: Option<KeyLog>,
     hellos: HashMap<FlowId, Hellos, BuildHasherDefault<FxHasher>>,
+    /// The protection found from the hellos that the last record (a
+    /// ChangeCipherSpec) put in force, for the consumer's thread to open
+    /// with too ([`Opener::take_keyed`]).
+    keyed: Option<RecordProtection>,
 }
 
 impl Opener {
@@ -309,21 +314,19 @@ impl Opener {
             dirs: HashMap::default(),
             keylog,
             hellos: HashMap::default(),
+            keyed: None,
         }
     }
 
-    /// Whether it keys connections from their hellos: it has a key log,
-    /// and opens records ahead at all.
+    /// Whether it keys connections from their hellos: it has a key log.
     pub fn reads_hellos(&self) -> bool {
-        self.keylog.is_some() && self.link.shared.who != WhoOpens::Consumer
+        self.keylog.is_some()
     }
 
     /// Key log text found in the capture (a pcapng Decryption Secrets
     /// Block), which the consumer adds to its own.
     pub fn add_key_log(&mut self, text: &[u8]) {
-        if self.link.shared.who != WhoOpens::Consumer {
-            self.keylog.get_or_insert_with(KeyLog::new).add_text(text);
-        }
+        self.keylog.get_or_insert_with(KeyLog::new).add_text(text);
     }
 
     /// The first record of `dir` of `flow`, header included. When it
@@ -378,6 +381,13 @@ impl Opener {
         self.link.shared.eager
     }
 
+    /// The protection the record just opened (a connection's first
+    /// ChangeCipherSpec) put in force, from the hellos, when one did and
+    /// the consumer's thread opens such records a batch at a time.
+    pub fn take_keyed(&mut self) -> Option<RecordProtection> {
+        self.keyed.take()
+    }
+
     /// Forgets what it had for `flow` (closed, or its ID to be used again).
     pub fn forget(&mut self, flow: FlowId) {
         self.dirs.remove(&(flow, true));
@@ -412,11 +422,8 @@ impl Opener {
         lag: Lag,
         room: impl FnOnce() -> Vec<u8>,
     ) -> Option<PendingAhead> {
-        if self.link.shared.who == WhoOpens::Consumer {
-            return None;
-        }
         let seeds = match self.link.shared.who {
-            WhoOpens::ReaderFromHellos => Vec::new(),
+            WhoOpens::ReaderFromHellos | WhoOpens::Consumer => Vec::new(),
             _ => self.link.take(),
         };
         for seed in seeds {
@@ -448,16 +455,21 @@ impl Opener {
                 .get_mut(&flow)
                 .and_then(|h| h.keys[usize::from(dir == Direction::ServerToClient)].take());
             if let Some(protection) = found {
+                if protection.finishes_faster_together() {
+                    self.keyed = Some(protection.clone());
+                }
                 let next = RecordAt {
                     index: at.index + 1,
                     offset: at.offset + 5 + body.len() as u64,
                 };
-                let joined = Joined {
-                    protection,
-                    next,
-                    taken_over: false,
-                };
-                self.dirs.insert(k, joined);
+                if self.link.shared.who != WhoOpens::Consumer {
+                    let joined = Joined {
+                        protection,
+                        next,
+                        taken_over: false,
+                    };
+                    self.dirs.insert(k, joined);
+                }
             }
             return None;
         }

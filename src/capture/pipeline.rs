@@ -90,6 +90,12 @@ struct Batch {
     /// Records opened ahead but for their MAC checks, by index in
     /// `events`: finished together before the batch goes.
     pending: Vec<(usize, PendingAhead)>,
+    /// The protections the reader found from the hellos, by the index in
+    /// `events` of the ChangeCipherSpec they follow ([`Opener::take_keyed`]):
+    /// the consumer's thread opens the records after it with them, which
+    /// its own keys, made from the same handshake later in this batch,
+    /// could not.
+    keyed: Vec<(usize, RecordProtection)>,
 }
 
 /// Record bodies of at least this size go into buffers the consumer's
@@ -213,14 +219,18 @@ impl Batch {
             let slot = dirs
                 .entry((flow, dir))
                 .or_insert_with(|| sink.protection_now(flow, dir));
+            let header = RecordHeader::parse(&record.header);
+            if header.content_type == ContentType::ChangeCipherSpec {
+                *slot = self
+                    .keyed
+                    .iter()
+                    .position(|(at, _)| *at == i)
+                    .map(|k| self.keyed.swap_remove(k).1);
+                continue;
+            }
             let Some(p) = slot else {
                 continue;
             };
-            let header = RecordHeader::parse(&record.header);
-            if header.content_type == ContentType::ChangeCipherSpec {
-                *slot = None;
-                continue;
-            }
             if let Some(a) = &record.ahead {
                 if !p.resume_from(&a.before, &a.after) {
                     *slot = None;
@@ -240,6 +250,7 @@ impl Batch {
                 Err(_) => *slot = None,
             }
         }
+        self.keyed.clear();
         self.finish_pending_shared(share);
     }
 
@@ -267,6 +278,7 @@ impl Batch {
             }
         }
         self.bytes.clear();
+        self.keyed.clear();
         self.record_bytes = 0;
         flow
     }
@@ -497,7 +509,12 @@ impl Cutter {
                             // The plaintext too in a buffer the consumer made.
                             let room = || batch.body_buffer(body.len());
                             let (h, tail) = (&self.header, &self.tail);
-                            a.opener.open(flow, dir, at, h, &body, tail, a.lag, room)
+                            let pending = a.opener.open(flow, dir, at, h, &body, tail, a.lag, room);
+                            if let Some(p) = a.opener.take_keyed() {
+                                // This record, a ChangeCipherSpec, goes next.
+                                batch.keyed.push((batch.events.len(), p));
+                            }
+                            pending
                         });
                         self.records += 1;
                         if ahead.is_some() {
