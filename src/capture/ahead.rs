@@ -399,7 +399,7 @@ impl Opener {
     pub fn forget_dir(&mut self, flow: FlowId, dir: Direction) {
         self.dirs.remove(&key(flow, dir));
         if let Some(h) = self.hellos.get_mut(&flow) {
-            h.keys[usize::from(dir == Direction::ServerToClient)] = None;
+            h.keys[side(dir)] = None;
         }
     }
 
@@ -453,7 +453,7 @@ impl Opener {
             let found = self
                 .hellos
                 .get_mut(&flow)
-                .and_then(|h| h.keys[usize::from(dir == Direction::ServerToClient)].take());
+                .and_then(|h| h.keys[side(dir)].take());
             if let Some(protection) = found {
                 if protection.finishes_faster_together() {
                     self.keyed = Some(protection.clone());
@@ -545,6 +545,11 @@ impl Opener {
 
 fn key(flow: FlowId, dir: Direction) -> (FlowId, bool) {
     (flow, dir == Direction::ClientToServer)
+}
+
+/// `dir`'s place in [`Hellos::keys`]: client to server first.
+fn side(dir: Direction) -> usize {
+    usize::from(dir == Direction::ServerToClient)
 }
 
 /// The type and body of the handshake message that begins `record`
