@@ -26,7 +26,7 @@ use rand::SeedableRng;
 use serde_json::Value;
 
 use sslwalk::capture::ahead::{AheadLink, WhoOpens};
-use sslwalk::capture::observer::{Observer, ObserverFilter, Secrets};
+use sslwalk::capture::observer::{Observer, ObserverFilter, ObserverStats, Secrets};
 use sslwalk::capture::writer::{PcapWriter, TcpConversation};
 use sslwalk::capture::{run_capture, run_capture_threaded, CaptureOptions};
 use sslwalk::crypto::keylog::KeyLog;
@@ -906,28 +906,7 @@ fn records_opened_ahead_decode_the_same() {
         let x = converse_bulk(version, suite, renegotiate);
         let pcap = to_pcap(&x.flights, &|_, _| {});
         let secrets = keylog_secrets(&x.keylog);
-        let run = |ahead: Option<AheadLink>| {
-            let mut sink = VecSink::default();
-            let stats = {
-                let mut o = Observer::new(&mut sink, ObserverFilter::default())
-                    .with_secrets(secrets.clone());
-                let captured = match ahead {
-                    Some(link) => {
-                        o = o.with_open_ahead(link.clone());
-                        run_capture_threaded(
-                            &pcap[..],
-                            &CaptureOptions::default(),
-                            &mut o,
-                            Some(link),
-                        )
-                    }
-                    None => run_capture(&pcap[..], &CaptureOptions::default(), &mut o),
-                }
-                .unwrap();
-                (o.finish().unwrap(), captured.opened_by_reader)
-            };
-            (sink.0, stats)
-        };
+        let run = |ahead| decode_opening_ahead(&pcap, &secrets, ahead);
         let (plain, (plain_stats, _)) = run(None);
         assert_eq!(plain_stats.opened_ahead, 0, "{what}");
         // Records under the first keys, as counted by the reader alone.
@@ -989,6 +968,71 @@ fn records_opened_ahead_decode_the_same() {
         assert!(o.decrypted && o.finished_verified == Some(true), "{what}");
         let received: usize = server_data(&plain).iter().map(Vec::len).sum();
         assert!(received >= BULK, "{what}: {received} bytes");
+    }
+}
+
+/// Events of decoding `pcap` with `secrets`, on one thread, or on two with
+/// records opened ahead through `ahead`; with the observer's counts and
+/// the records the reading thread opened.
+fn decode_opening_ahead(
+    pcap: &[u8],
+    secrets: &Secrets,
+    ahead: Option<AheadLink>,
+) -> (Vec<Event>, (ObserverStats, u64)) {
+    let mut sink = VecSink::default();
+    let stats = {
+        let mut o =
+            Observer::new(&mut sink, ObserverFilter::default()).with_secrets(secrets.clone());
+        let captured = match ahead {
+            Some(link) => {
+                o = o.with_open_ahead(link.clone());
+                run_capture_threaded(pcap, &CaptureOptions::default(), &mut o, Some(link))
+            }
+            None => run_capture(pcap, &CaptureOptions::default(), &mut o),
+        }
+        .unwrap();
+        (o.finish().unwrap(), captured.opened_by_reader)
+    };
+    (sink.0, stats)
+}
+
+/// A key log whose master secret is wrong (for the right ClientHello
+/// random): the reader derives the same wrong keys from the hellos as the
+/// observer, every record it opens fails its MAC and is left to the
+/// observer, which says so; the events are the same as on one thread,
+/// and nothing was taken over.
+#[test]
+fn records_opened_ahead_under_a_wrong_master_secret_decode_the_same() {
+    let x = converse_bulk(TLS12, CipherSuite(0x002f), false);
+    let pcap = to_pcap(&x.flights, &|_, _| {});
+    // The last hex digit of each master secret, changed.
+    let wrong: String = x
+        .keylog
+        .lines()
+        .map(|line| {
+            let (head, last) = line.split_at(line.len() - 1);
+            let flipped = if last == "0" { "1" } else { "0" };
+            format!("{head}{flipped}\n")
+        })
+        .collect();
+    assert_ne!(wrong, x.keylog);
+    let secrets = keylog_secrets(&wrong);
+    let (plain, (plain_stats, _)) = decode_opening_ahead(&pcap, &secrets, None);
+    assert_eq!(plain_stats.opened_ahead, 0);
+    let o = outcome(&plain);
+    assert_ne!(o.finished_verified, Some(true));
+    assert!(plain
+        .iter()
+        .any(|e| format!("{e:?}").contains("BadRecordMac")));
+    for who in [
+        WhoOpens::ReaderFromHellos,
+        WhoOpens::Consumer,
+        WhoOpens::Both,
+    ] {
+        let (ahead, (stats, by_reader)) =
+            decode_opening_ahead(&pcap, &secrets, Some(AheadLink::eager_by(who)));
+        assert_eq!(plain, ahead, "opened ahead by {who:?}");
+        assert_eq!((stats.opened_ahead, by_reader), (0, 0), "{who:?}");
     }
 }
 
