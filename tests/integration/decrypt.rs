@@ -7,12 +7,15 @@
 //!   for openssl, the client's lines echoed by gnutls-serv, tlslite's
 //!   "client message N" and "server echo: ..."), both Finished verified:
 //!   RSA key exchange with `--key` and with the key log, (EC)DHE and TLS
-//!   1.3 with the key log, the DSB capture with no option at all.
+//!   1.3 with the key log; and every one of them, rewritten as a pcapng
+//!   with its key log in a Decryption Secrets Block, with no option at all
+//!   (as is the DSB capture editcap made).
 //! - The A10 test of ARCHITECTURE.md: an in-memory engine client and
 //!   server talk (DES, export and other suites, SSL 3.0 to TLS 1.2, a
 //!   renegotiation), their bytes go into a pcap through
 //!   `sslwalk::capture::writer`, the observer decodes it with the engine's
-//!   key log, and its message events match the engine's one for one (name,
+//!   key log, the server key, and the key log in a Decryption Secrets
+//!   Block, and its message events match the engine's one for one (name,
 //!   direction, step, raw bytes), application data included.
 //! - Failures: a wrong key, a key log of other sessions, a truncated
 //!   protected record, a tampered ciphertext: notes, no panic, the rest
@@ -27,8 +30,10 @@ use serde_json::Value;
 
 use sslwalk::capture::ahead::{AheadLink, WhoOpens};
 use sslwalk::capture::observer::{Observer, ObserverFilter, ObserverStats, Secrets};
-use sslwalk::capture::writer::{PcapWriter, TcpConversation};
-use sslwalk::capture::{run_capture, run_capture_threaded, CaptureOptions};
+use sslwalk::capture::writer::{LinkLayer, PcapNgInterface, PcapWriter, Segment, TcpConversation};
+use sslwalk::capture::{
+    run_capture, run_capture_threaded, CaptureItem, CaptureOptions, LinkType, PacketSource,
+};
 use sslwalk::crypto::keylog::KeyLog;
 use sslwalk::engine::{Credentials, Engine, EngineConfig, Role};
 use sslwalk::event::{
@@ -297,18 +302,76 @@ fn renegotiation_switches_keys_at_its_change_cipher_spec() {
     }
 }
 
-#[test]
-fn a_decryption_secrets_block_is_used_without_options() {
-    let name = "openssl-tls12-ecdhe-rsa-aes128-gcm-sha256-dsb.pcapng";
-    // SSLKEYLOGFILE must not help here.
+/// `decode --json --show-data` of `path` with no secret given, and
+/// SSLKEYLOGFILE unset so that it cannot help.
+fn decode_with_no_secret_given(path: &str) -> (Output, BTreeMap<u64, Conn>) {
     let out = crate::util::run_with_limit(
         std::process::Command::new(crate::util::sslwalk_bin())
-            .args(["decode", "--json", "--show-data", &fixture(name)])
+            .args(["decode", "--json", "--show-data", path])
             .env_remove("SSLKEYLOGFILE"),
         std::time::Duration::from_secs(60),
     );
     let conns = parse(&out);
+    (out, conns)
+}
+
+#[test]
+fn a_decryption_secrets_block_is_used_without_options() {
+    let name = "openssl-tls12-ecdhe-rsa-aes128-gcm-sha256-dsb.pcapng";
+    let (out, conns) = decode_with_no_secret_given(&fixture(name));
     assert_eq!(check_decrypted(name, "dsb", &out, &conns), 1);
+}
+
+/// `capture` rewritten as a pcapng whose first block after the interfaces
+/// is a Decryption Secrets Block holding `keylog`, as `editcap
+/// --inject-secrets` writes it: the same frames, times and interfaces.
+fn with_secrets_block(capture: &str, keylog: &[u8]) -> Vec<u8> {
+    let bytes = std::fs::read(capture).unwrap();
+    let mut source = PacketSource::new(&bytes[..]).unwrap();
+    let mut frames = Vec::new();
+    while let Some(item) = source.next_item().unwrap() {
+        match item {
+            CaptureItem::Packet(p) => {
+                assert_eq!(p.link_type, LinkType::ETHERNET, "{capture}");
+                assert_eq!(p.data.len(), p.orig_len as usize, "{capture}: cut");
+                frames.push((p.interface, p.ts, p.data.to_vec()));
+            }
+            CaptureItem::KeyLog(_) => panic!("{capture} has a key log already"),
+            CaptureItem::BadPacket { what } => panic!("{capture}: {what}"),
+        }
+    }
+    let interfaces = frames.iter().map(|f| f.0 + 1).max().unwrap_or(1);
+    let ethernet = PcapNgInterface {
+        tsresol: 9,
+        ..PcapNgInterface::new(LinkLayer::Ethernet)
+    };
+    let mut w = PcapWriter::pcapng(Vec::new(), vec![ethernet; interfaces as usize]).unwrap();
+    w.write_key_log(keylog).unwrap();
+    for (interface, ts, frame) in &frames {
+        w.write_frame(*interface, *ts, frame).unwrap();
+    }
+    w.into_inner()
+}
+
+/// Every peer capture also decrypts through the third way in: its key log
+/// in a Decryption Secrets Block, with no option.
+#[test]
+fn every_fixture_decrypts_from_a_decryption_secrets_block() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in RSA_FIXTURES.iter().chain(EPHEMERAL_FIXTURES) {
+        let keylog = std::fs::read(keylog_of(name)).unwrap();
+        let path = dir.path().join(format!("{name}-dsb.pcapng"));
+        std::fs::write(&path, with_secrets_block(&fixture(name), &keylog)).unwrap();
+        let (out, conns) = decode_with_no_secret_given(&path.display().to_string());
+        let n = check_decrypted(name, "dsb", &out, &conns);
+        assert!(n >= 1, "{name}");
+        // Without the block, nothing decrypts: the block did it.
+        let (_, plain) = decode_with_no_secret_given(&fixture(name));
+        assert!(
+            plain.values().all(|c| c.outcome["decrypted"] == false),
+            "{name}"
+        );
+    }
 }
 
 #[test]
@@ -687,6 +750,25 @@ fn converse(version: ProtocolVersion, suite: CipherSuite, renegotiate: bool) -> 
 /// The flights as a pcap: TCP handshake, each flight as segments, FINs.
 /// `alter` may change a flight (by index) on its way into the file only.
 fn to_pcap(flights: &[(Direction, Vec<u8>)], alter: &dyn Fn(usize, &mut Vec<u8>)) -> Vec<u8> {
+    let mut w = PcapWriter::ethernet(Vec::new()).unwrap();
+    w.write_segments(&segments_of(flights, alter)).unwrap();
+    w.into_inner()
+}
+
+/// The flights as a pcapng that carries `keylog` in a Decryption Secrets
+/// Block ahead of the packets.
+fn to_pcapng_with_secrets(flights: &[(Direction, Vec<u8>)], keylog: &str) -> Vec<u8> {
+    let ethernet = PcapNgInterface::new(LinkLayer::Ethernet);
+    let mut w = PcapWriter::pcapng(Vec::new(), vec![ethernet]).unwrap();
+    w.write_key_log(keylog.as_bytes()).unwrap();
+    w.write_segments(&segments_of(flights, &|_, _| {})).unwrap();
+    w.into_inner()
+}
+
+fn segments_of(
+    flights: &[(Direction, Vec<u8>)],
+    alter: &dyn Fn(usize, &mut Vec<u8>),
+) -> Vec<Segment> {
     let client: SocketAddr = "192.0.2.10:49152".parse().unwrap();
     let server: SocketAddr = "198.51.100.20:443".parse().unwrap();
     let mut conv = TcpConversation::new(client, server);
@@ -697,9 +779,7 @@ fn to_pcap(flights: &[(Direction, Vec<u8>)], alter: &dyn Fn(usize, &mut Vec<u8>)
         segments.extend(conv.send(*dir, &b));
     }
     segments.extend(conv.close());
-    let mut w = PcapWriter::ethernet(Vec::new()).unwrap();
-    w.write_segments(&segments).unwrap();
-    w.into_inner()
+    segments
 }
 
 /// Decodes a pcap in memory with the observer and these secrets, on one
@@ -761,8 +841,8 @@ fn outcome(events: &[Event]) -> &Outcome {
 /// The A10 check for one conversation: with `secrets`, the observer's
 /// messages are the engines' (each direction's messages as its sender
 /// emitted them), application data included.
-fn same_as_engines(x: &Exchange, secrets: Secrets, what: &str) {
-    let events = observe(&to_pcap(&x.flights, &|_, _| {}), secrets);
+fn same_as_engines(x: &Exchange, capture: &[u8], secrets: Secrets, what: &str) {
+    let events = observe(capture, secrets);
     let sent = |dir| -> Vec<Shown> {
         let sink = if dir == C2S { &x.client } else { &x.server };
         shown(
@@ -863,18 +943,35 @@ fn engine_conversations_decode_to_the_engines_own_messages() {
         let suite = CipherSuite(code);
         let what = format!("{version:?} {suite:?}");
         let x = converse(version, suite, renegotiate);
+        let pcap = to_pcap(&x.flights, &|_, _| {});
         same_as_engines(
             &x,
+            &pcap,
             keylog_secrets(&x.keylog),
             &format!("{what} with the key log"),
         );
+        // The key log inside the capture, nothing given.
+        same_as_engines(
+            &x,
+            &to_pcapng_with_secrets(&x.flights, &x.keylog),
+            Secrets {
+                show_data: true,
+                ..Secrets::default()
+            },
+            &format!("{what} with a Decryption Secrets Block"),
+        );
         let export = matches!(code, 0x0003 | 0x0006 | 0x0008);
         if !export {
-            same_as_engines(&x, key_secrets(), &format!("{what} with the server key"));
+            same_as_engines(
+                &x,
+                &pcap,
+                key_secrets(),
+                &format!("{what} with the server key"),
+            );
         } else {
             // Export RSA: the pre-master is encrypted to the temporary key;
             // the server key cannot help, and a note says why.
-            let events = observe(&to_pcap(&x.flights, &|_, _| {}), key_secrets());
+            let events = observe(&pcap, key_secrets());
             let o = outcome(&events);
             assert!(!o.decrypted, "{what}");
             let why = format!("{:?}", o.reason);
