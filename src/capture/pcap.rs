@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex};
 
 use pcap_parser::pcapng::{Block, InterfaceDescriptionBlock, OptionCode, SecretsType};
 use pcap_parser::traits::PcapReaderIterator;
-use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
+use pcap_parser::{LegacyPcapBlock, LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader};
 
 use super::net::LinkType;
 use super::CaptureError;
@@ -229,6 +229,26 @@ impl<R: Read> PacketSource<R> {
             self.reader.get().consume_noshift(self.pending_consume);
             self.pending_consume = 0;
         }
+        // The common case first, parsed once rather than in both phases
+        // below: a legacy packet record whole in the buffer (room for the
+        // longer record header of the "modified" format, so the parse
+        // cannot fail).
+        if let Some(interface) = self.whole_legacy_record() {
+            let FormatReader::Legacy(reader) = &mut self.reader else {
+                unreachable!("checked by whole_legacy_record");
+            };
+            let offset = reader.consumed() as u64;
+            let Ok((len, PcapBlockOwned::Legacy(record))) = reader.next() else {
+                return Err(CaptureError::Corrupt {
+                    offset,
+                    what: "a block changed between two reads",
+                });
+            };
+            self.pending_consume = len;
+            let packet = legacy_packet(&record, &interface);
+            self.last_ts = packet.ts;
+            return Ok(Some(CaptureItem::Packet(packet)));
+        }
         // Phase 1: step over blocks that carry no item (headers, interface
         // descriptions, statistics...) and fetch data until an item's block
         // is whole in the buffer. Nothing borrowed survives an iteration,
@@ -339,16 +359,9 @@ impl<R: Read> PacketSource<R> {
         let item = match block {
             PcapBlockOwned::Legacy(record) => match self.interfaces.first() {
                 Some(interface) => {
-                    let ts =
-                        legacy_timestamp(record.ts_sec, record.ts_usec, interface.units_per_sec);
-                    self.last_ts = ts;
-                    CaptureItem::Packet(Packet {
-                        ts,
-                        link_type: interface.link_type,
-                        interface: 0,
-                        data: record.data,
-                        orig_len: record.origlen,
-                    })
+                    let packet = legacy_packet(&record, interface);
+                    self.last_ts = packet.ts;
+                    CaptureItem::Packet(packet)
                 }
                 None => CaptureItem::BadPacket {
                     what: "a packet record comes before the file header",
@@ -407,6 +420,22 @@ impl<R: Read> PacketSource<R> {
             }
         };
         Ok(Some(item))
+    }
+
+    /// The file's interface, when a legacy pcap's next record is whole in
+    /// the buffer.
+    fn whole_legacy_record(&self) -> Option<Interface> {
+        let (FormatReader::Legacy(reader), CaptureFormat::Pcap { big_endian, .. }) =
+            (&self.reader, self.format)
+        else {
+            return None;
+        };
+        let data = reader.data();
+        let caplen = read_u32(data, 8, big_endian)? as usize;
+        if data.len() < 24 + caplen {
+            return None;
+        }
+        self.interfaces.first().copied()
     }
 
     /// Grows the buffer to hold the block at the front, whose declared
@@ -540,6 +569,18 @@ fn detect_format(magic: &[u8]) -> Result<CaptureFormat, CaptureError> {
 
 /// Legacy timestamps: seconds, then micro- or nanoseconds. A fraction at or
 /// past one second (seen in broken writers) carries into the seconds.
+/// A legacy pcap record as the packet it carries (the file's single
+/// interface).
+fn legacy_packet<'a>(record: &LegacyPcapBlock<'a>, interface: &Interface) -> Packet<'a> {
+    Packet {
+        ts: legacy_timestamp(record.ts_sec, record.ts_usec, interface.units_per_sec),
+        link_type: interface.link_type,
+        interface: 0,
+        data: record.data,
+        orig_len: record.origlen,
+    }
+}
+
 fn legacy_timestamp(secs: u32, fraction: u32, units_per_sec: u64) -> Timestamp {
     let fraction = u64::from(fraction);
     let carry = fraction / units_per_sec;
