@@ -189,9 +189,11 @@ awk -v big="$BIG" -v size="$SIZE" '
             k = l " " size
             for (z = 0; z < 2; z++) {
                 # The suite at SIZE, then at BIG (the capture the issue names).
-                c = z ? l " " big : k; s = w[c, "sslwalk-text"]
+                # (Asking "in w" first: reading w[...] would create it.)
+                c = z ? l " " big : k
                 if (!((c, "sslwalk-text") in w) || (z && big == ""))
                     continue
+                s = w[c, "sslwalk-text"]
                 n = sprintf("%s %s MB", l, z ? big : size)
                 if ((c, "tshark") in w)
                     printf "%-26s 10x faster than tshark: %s (%.1fx)\n", n, verdict(w[c, "tshark"] >= 10 * s), w[c, "tshark"] / s
