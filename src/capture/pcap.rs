@@ -567,8 +567,6 @@ fn detect_format(magic: &[u8]) -> Result<CaptureFormat, CaptureError> {
     })
 }
 
-/// Legacy timestamps: seconds, then micro- or nanoseconds. A fraction at or
-/// past one second (seen in broken writers) carries into the seconds.
 /// A legacy pcap record as the packet it carries (the file's single
 /// interface).
 fn legacy_packet<'a>(record: &LegacyPcapBlock<'a>, interface: &Interface) -> Packet<'a> {
@@ -581,6 +579,8 @@ fn legacy_packet<'a>(record: &LegacyPcapBlock<'a>, interface: &Interface) -> Pac
     }
 }
 
+/// Legacy timestamps: seconds, then micro- or nanoseconds. A fraction at or
+/// past one second (seen in broken writers) carries into the seconds.
 fn legacy_timestamp(secs: u32, fraction: u32, units_per_sec: u64) -> Timestamp {
     let fraction = u64::from(fraction);
     let carry = fraction / units_per_sec;
