@@ -239,9 +239,10 @@ impl<R: Read> PacketSource<R> {
             };
             let offset = reader.consumed() as u64;
             let Ok((len, PcapBlockOwned::Legacy(record))) = reader.next() else {
+                // Not expected: the whole record is in the buffer.
                 return Err(CaptureError::Corrupt {
                     offset,
-                    what: "a block changed between two reads",
+                    what: "a whole packet record did not parse",
                 });
             };
             self.pending_consume = len;

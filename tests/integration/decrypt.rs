@@ -302,17 +302,26 @@ fn renegotiation_switches_keys_at_its_change_cipher_spec() {
     }
 }
 
-/// `decode --json --show-data` of `path` with no secret given, and
-/// SSLKEYLOGFILE unset so that it cannot help.
-fn decode_with_no_secret_given(path: &str) -> (Output, BTreeMap<u64, Conn>) {
-    let out = crate::util::run_with_limit(
-        std::process::Command::new(crate::util::sslwalk_bin())
-            .args(["decode", "--json", "--show-data", path])
-            .env_remove("SSLKEYLOGFILE"),
-        std::time::Duration::from_secs(60),
-    );
+/// `decode --json --show-data` of `path` with no secret option, and
+/// SSLKEYLOGFILE set to `sslkeylogfile` or else unset (so that it cannot
+/// help).
+fn decode_with_environment(
+    path: &str,
+    sslkeylogfile: Option<&str>,
+) -> (Output, BTreeMap<u64, Conn>) {
+    let mut command = std::process::Command::new(crate::util::sslwalk_bin());
+    command.args(["decode", "--json", "--show-data", path]);
+    match sslkeylogfile {
+        Some(file) => command.env("SSLKEYLOGFILE", file),
+        None => command.env_remove("SSLKEYLOGFILE"),
+    };
+    let out = crate::util::run_with_limit(&mut command, std::time::Duration::from_secs(60));
     let conns = parse(&out);
     (out, conns)
+}
+
+fn decode_with_no_secret_given(path: &str) -> (Output, BTreeMap<u64, Conn>) {
+    decode_with_environment(path, None)
 }
 
 #[test]
@@ -377,13 +386,7 @@ fn every_fixture_decrypts_from_a_decryption_secrets_block() {
 #[test]
 fn sslkeylogfile_is_read() {
     let name = "gnutls-tls12-default.pcap";
-    let out = crate::util::run_with_limit(
-        std::process::Command::new(crate::util::sslwalk_bin())
-            .args(["decode", "--json", "--show-data", &fixture(name)])
-            .env("SSLKEYLOGFILE", keylog_of(name)),
-        std::time::Duration::from_secs(60),
-    );
-    let conns = parse(&out);
+    let (out, conns) = decode_with_environment(&fixture(name), Some(&keylog_of(name)));
     assert_eq!(check_decrypted(name, "SSLKEYLOGFILE", &out, &conns), 1);
 }
 
