@@ -7,7 +7,8 @@
 //! `fixtures/peers/keys/`, the version and suite asked for), written to a
 //! classic pcap (Ethernet, IPv4, TCP, server port 443) with
 //! `sslwalk::capture::writer`: the TCP handshake, the TLS handshake, bulk
-//! application data in full 16 KiB records (pseudo-random plaintext) sent
+//! application data in full 16 KiB records, or records of `--record-size`
+//! bytes (pseudo-random plaintext), sent
 //! in bursts of four records, three bursts from the server for each one
 //! from the client, then close_notify and FINs. `active` connections run
 //! at a time, their bursts interleaved round-robin. The master secret of
@@ -15,7 +16,8 @@
 //!
 //! ```text
 //! cargo run --release --example gen_decrypt_capture -- OUT.pcap --suite 0x009c \
-//!     [--version tls1.2] [--size-mb 60] [--connections 200] [--active 16] [--seed 1]
+//!     [--version tls1.2] [--size-mb 60] [--connections 200] [--active 16] [--seed 1] \
+//!     [--record-size 16384]
 //! ```
 //!
 //! The output is deterministic for a given set of arguments and written as
@@ -41,7 +43,7 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 
 const C2S: Direction = Direction::ClientToServer;
 const S2C: Direction = Direction::ServerToClient;
-/// Plaintext per record: the maximum (RFC 5246 §6.2.1).
+/// Plaintext per record by default: the maximum (RFC 5246 §6.2.1).
 const RECORD: usize = 1 << 14;
 const BURST_RECORDS: usize = 4;
 const SERVER_BURSTS_PER_CLIENT_BURST: usize = 3;
@@ -57,11 +59,13 @@ struct Args {
     connections: usize,
     active: usize,
     seed: u64,
+    /// Plaintext bytes per application-data record.
+    record_size: usize,
 }
 
 fn usage() -> String {
     "usage: gen_decrypt_capture OUT.pcap --suite 0xCODE [--version ssl3|tls1|tls1.1|tls1.2] \
-     [--size-mb MB] [--connections N] [--active N] [--seed S]"
+     [--size-mb MB] [--connections N] [--active N] [--seed S] [--record-size BYTES]"
         .into()
 }
 
@@ -74,6 +78,7 @@ fn parse_args() -> Result<Args> {
         connections: 200,
         active: 16,
         seed: 1,
+        record_size: RECORD,
     };
     let mut out = None;
     let mut it = std::env::args().skip(1);
@@ -97,6 +102,7 @@ fn parse_args() -> Result<Args> {
             "--connections" => args.connections = value("--connections")?.parse()?,
             "--active" => args.active = value("--active")?.parse()?,
             "--seed" => args.seed = value("--seed")?.parse()?,
+            "--record-size" => args.record_size = value("--record-size")?.parse()?,
             "-h" | "--help" => {
                 println!("{}", usage());
                 std::process::exit(0);
@@ -111,6 +117,9 @@ fn parse_args() -> Result<Args> {
     args.out = out.ok_or_else(usage)?;
     if args.connections == 0 || args.active == 0 || args.size_mb.is_nan() || args.size_mb <= 0.0 {
         return Err("--size-mb, --connections and --active must be positive".into());
+    }
+    if !(1..=RECORD).contains(&args.record_size) {
+        return Err(format!("--record-size must be 1 to {RECORD}").into());
     }
     Ok(args)
 }
@@ -289,10 +298,10 @@ fn main() -> Result<()> {
     };
     // Records per connection for the size asked for (each record costs its
     // plaintext plus ~100 bytes of framing on the wire).
-    let total_records = ((a.size_mb * 1e6) / (RECORD as f64 + 100.0)).ceil() as usize;
+    let total_records = ((a.size_mb * 1e6) / (a.record_size as f64 + 100.0)).ceil() as usize;
     let per_conn = total_records.div_ceil(a.connections).max(1);
     let mut mix = Mix(a.seed);
-    let mut plain = vec![0u8; RECORD];
+    let mut plain = vec![0u8; a.record_size];
     let mut next = 0;
     let mut active: VecDeque<Conn> = VecDeque::new();
     while next < a.connections || !active.is_empty() {
