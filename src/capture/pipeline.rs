@@ -87,6 +87,9 @@ struct Batch {
     /// Bodies of at least [`SPARE_MIN`] bytes the batch holds: as many
     /// spare buffers to make for it.
     spare_wanted: usize,
+    /// The longest of those bodies: the size to make spare buffers, so
+    /// that small records do not each hold a buffer for the largest.
+    spare_size: usize,
     /// Records opened ahead but for their MAC checks, by index in
     /// `events`: finished together before the batch goes.
     pending: Vec<(usize, PendingAhead)>,
@@ -101,7 +104,8 @@ struct Batch {
 /// Record bodies of at least this size go into buffers the consumer's
 /// thread made ([`Batch::body_buffer`]).
 const SPARE_MIN: usize = 1024;
-/// Room for the largest record body (RFC 5246 §6.2.3: 2^14 + 2048).
+/// The largest spare buffer: room for the largest record body (RFC 5246
+/// §6.2.3: 2^14 + 2048).
 const SPARE_CAPACITY: usize = (1 << 14) + 2048;
 /// Spare buffers a batch carries at most.
 const SPARE_MAX: usize = 64;
@@ -136,7 +140,10 @@ impl Batch {
     fn body_buffer(&mut self, len: usize) -> Vec<u8> {
         if len >= SPARE_MIN {
             self.spare_wanted += 1;
-            if let Some(b) = self.spare.pop() {
+            self.spare_size = self.spare_size.max(len);
+            if let Some(mut b) = self.spare.pop() {
+                // Made for shorter bodies: grown here, once.
+                b.reserve(len);
                 return b;
             }
         }
@@ -149,9 +156,10 @@ impl Batch {
         let n = self
             .spare_wanted
             .min(SPARE_MAX.saturating_sub(self.spare.len()));
-        self.spare
-            .extend((0..n).map(|_| Vec::with_capacity(SPARE_CAPACITY)));
+        let size = self.spare_size.min(SPARE_CAPACITY);
+        self.spare.extend((0..n).map(|_| Vec::with_capacity(size)));
         self.spare_wanted = 0;
+        self.spare_size = 0;
     }
 
     /// Finishes the records opened ahead (their MACs side by side) and
