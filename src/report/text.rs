@@ -9,10 +9,12 @@
 //!       version        {3,1} TLS 1.0
 //! ```
 //!
-//! Verbosity: 0 shows messages (consecutive application data records in one
-//! direction are folded into one line, unless their plaintext is shown); 1 (`-v`) adds every record with its
-//! header and stream offset, times and origins, and stops folding; 2
-//! (`-vv`) adds a hex dump of each message's bytes.
+//! Verbosity: 0 shows messages (a connection's consecutive application data
+//! records in one direction are folded into one line, unless their
+//! plaintext is shown, even when other connections' lines come between);
+//! 1 (`-v`) adds every record with its header and stream offset, times and
+//! origins, and stops folding; 2 (`-vv`) adds a hex dump of each message's
+//! bytes.
 //!
 //! When more than one connection is open at once, every line starts with
 //! `[N] `, the connection number, so interleaved conversations stay apart.
@@ -118,12 +120,17 @@ struct ConnState {
     /// Record lines waiting for the message they carry (`-v`), painted,
     /// without the connection prefix.
     pending_records: Vec<(Option<Direction>, String)>,
+    /// Application data records after the last one shown (verbosity 0),
+    /// written as one line when the connection does something else.
+    fold: Option<Fold>,
 }
 
-/// Consecutive application data records folded into one line at
-/// verbosity 0.
+/// A connection's consecutive application data records in one direction,
+/// folded into one line at verbosity 0. Kept per connection: in a capture
+/// of parallel transfers, whose packets interleave, one fold for the whole
+/// run would be broken by every other connection's record and the report
+/// would be two lines per burst.
 struct Fold {
-    conn: ConnId,
     dir: Option<Direction>,
     records: u64,
     bytes: u64,
@@ -136,7 +143,6 @@ pub struct TextRenderer<W: Write> {
     conns: BTreeMap<ConnId, ConnState>,
     /// Connections that started and have no outcome yet.
     open: BTreeSet<ConnId>,
-    fold: Option<Fold>,
     /// The buffers of the last block written, kept for the next one.
     spare: Block,
     /// Each step's heading as laid out the first time (painted, a line
@@ -457,7 +463,6 @@ impl<W: Write> TextRenderer<W> {
             opts,
             conns: BTreeMap::new(),
             open: BTreeSet::new(),
-            fold: None,
             spare: Block::default(),
             step_headings: BTreeMap::new(),
         }
@@ -485,9 +490,9 @@ impl<W: Write> TextRenderer<W> {
 
     /// The last lines: how many connections ended how.
     pub fn finish(&mut self, summary: &RunSummary) -> io::Result<()> {
-        self.flush_fold()?;
         let pending: Vec<ConnId> = self.conns.keys().copied().collect();
         for c in pending {
+            self.flush_fold(c)?;
             self.flush_records(c)?;
         }
         let n = summary.connections();
@@ -539,24 +544,26 @@ impl<W: Write> TextRenderer<W> {
         self.conns.entry(conn).or_default()
     }
 
-    fn flush_fold(&mut self) -> io::Result<()> {
-        if let Some(f) = self.fold.take() {
-            if f.records > 0 {
-                let noun = if f.records == 1 { "record" } else { "records" };
-                let style = self.style_for(f.dir);
-                let mut block = self.start_block(Some(f.conn));
-                block.line(
-                    style,
-                    format_args!(
-                        "{FIELD_INDENT}… and {} more application data {noun}, {} (folded; -v shows each)",
-                        f.records,
-                        bytes(f.bytes as usize)
-                    ),
-                );
-                self.write_block(block)?;
-            }
+    /// Writes out connection `conn`'s folded application data, if any.
+    fn flush_fold(&mut self, conn: ConnId) -> io::Result<()> {
+        let Some(f) = self.conns.get_mut(&conn).and_then(|st| st.fold.take()) else {
+            return Ok(());
+        };
+        if f.records == 0 {
+            return Ok(());
         }
-        Ok(())
+        let noun = if f.records == 1 { "record" } else { "records" };
+        let style = self.style_for(f.dir);
+        let mut block = self.start_block(Some(conn));
+        block.line(
+            style,
+            format_args!(
+                "{FIELD_INDENT}… and {} more application data {noun}, {} (folded; -v shows each)",
+                f.records,
+                bytes(f.bytes as usize)
+            ),
+        );
+        self.write_block(block)
     }
 
     fn flush_records(&mut self, conn: ConnId) -> io::Result<()> {
@@ -706,7 +713,7 @@ impl<W: Write> TextRenderer<W> {
                 Ok(())
             }
             CryptoEvent::Secrets(s) => {
-                self.flush_fold()?;
+                self.flush_fold(ev.conn)?;
                 let mut block = self.start_block(Some(ev.conn));
                 block.start_line();
                 let text = &mut block.text;
@@ -940,6 +947,7 @@ impl<W: Write> TextRenderer<W> {
         let app_data = self.is_app_data(ev, m);
         let size = Self::message_size(m) as u64;
         if app_data {
+            let folding = self.opts.verbosity == 0;
             let st = self.state(ev.conn);
             let d = &mut st.app_data[dir_index(ev.dir)];
             d.records += 1;
@@ -952,9 +960,9 @@ impl<W: Write> TextRenderer<W> {
                     ..
                 }
             );
-            if self.opts.verbosity == 0 && m.notes.is_empty() && !shown {
-                if let Some(f) = &mut self.fold {
-                    if f.conn == ev.conn && f.dir == ev.dir {
+            if folding && m.notes.is_empty() && !shown {
+                if let Some(f) = &mut st.fold {
+                    if f.dir == ev.dir {
                         f.records += 1;
                         f.bytes += size;
                         return Ok(());
@@ -962,7 +970,7 @@ impl<W: Write> TextRenderer<W> {
                 }
             }
         }
-        self.flush_fold()?;
+        self.flush_fold(ev.conn)?;
 
         let pal = self.opts.palette;
         let mut block = self.start_block(Some(ev.conn));
@@ -1028,8 +1036,7 @@ impl<W: Write> TextRenderer<W> {
         }
         self.write_block(block)?;
         if app_data && self.opts.verbosity == 0 {
-            self.fold = Some(Fold {
-                conn: ev.conn,
+            self.state(ev.conn).fold = Some(Fold {
                 dir: ev.dir,
                 records: 0,
                 bytes: 0,
@@ -1887,7 +1894,7 @@ impl<W: Write> EventSink for TextRenderer<W> {
             EventKind::Message(m) => self.on_message(ev, m),
             EventKind::Crypto(c) => self.on_crypto(ev, c),
             other => {
-                self.flush_fold()?;
+                self.flush_fold(ev.conn)?;
                 if !matches!(other, EventKind::Connection(_)) {
                     self.flush_records(ev.conn)?;
                 }
@@ -2088,6 +2095,56 @@ Summary: 1 connection: 1 ok, 0 failed, 0 incomplete
         // Once connection 1 is over, connection 2 is alone again.
         assert!(got.contains("\n  Outcome of connection 2: failed"), "{got}");
         assert!(got.ends_with("Summary: 2 connections: 0 ok, 2 failed, 0 incomplete\n"));
+    }
+
+    #[test]
+    fn each_connection_folds_its_own_application_data() {
+        let a = sample::tls10_rsa_handshake();
+        let b: Vec<Event> = a
+            .iter()
+            .cloned()
+            .map(|mut e| {
+                e.conn = 2;
+                e
+            })
+            .collect();
+        let server_data = |e: &Event| {
+            e.dir == Some(Direction::ServerToClient)
+                && matches!(&e.kind, EventKind::Message(m) if matches!(
+                    m.message,
+                    Message::Encrypted { content_type: ContentType::ApplicationData, .. }
+                ))
+        };
+        let first = a.iter().position(server_data).unwrap();
+        let last = a.iter().rposition(server_data).unwrap();
+        // Both handshakes, then the server records of the two connections
+        // taking turns, as parallel transfers do in a capture.
+        let mut events = a[..first].to_vec();
+        events.extend_from_slice(&b[..first]);
+        for i in first..=last {
+            events.push(a[i].clone());
+            events.push(b[i].clone());
+        }
+        events.extend_from_slice(&a[last + 1..]);
+        events.extend_from_slice(&b[last + 1..]);
+        let got = render(&events, 0, Palette::plain());
+        for conn in ["[1]", "[2]"] {
+            let arrows =
+                format!("\n{conn}   client ◀──────────────────── ApplicationData ── server");
+            assert_eq!(got.matches(&arrows).count(), 1, "{got}");
+        }
+        // Connection 2's fold comes after connection 1's outcome, when it
+        // is the only one open and its lines lose their prefix.
+        let fold =
+            "      … and 2 more application data records, 1400 bytes (folded; -v shows each)\n";
+        assert_eq!(got.matches(fold).count(), 2, "{got}");
+        // A fold is written when its connection does something else: here
+        // connection 1's encrypted alert, which comes after connection 2's
+        // last record.
+        let fold1 = got.find("[1]       … and 2 more").unwrap();
+        let last2 = got.rfind("[2]   client ◀").unwrap();
+        let alert1 = got.find("[1]   client ── Encrypted alert").unwrap();
+        assert!(last2 < fold1 && fold1 < alert1, "{got}");
     }
 
     #[test]
