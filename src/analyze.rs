@@ -21,7 +21,8 @@
 //! two together.
 
 use crate::event::{
-    Direction, Event, EventKind, EventSink, Message, MessageEvent, Note, NoteCode, Timestamp,
+    Direction, Event, EventKind, EventSink, Message, MessageEvent, Note, NoteCode, RecordDetail,
+    Timestamp,
 };
 use crate::pki::{self, CertSummary, KeyType, Validity};
 use crate::wire::handshake::ServerKeyExchange;
@@ -80,6 +81,9 @@ impl<S: EventSink> EventSink for Analyzer<S> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
+    }
+    fn wants(&self, detail: RecordDetail) -> bool {
+        self.inner.wants(detail)
     }
 }
 

@@ -591,9 +591,29 @@ impl Outcome {
     }
 }
 
+/// The per-record events: a decoder emits one of each for every record of
+/// a capture, which on small records costs about as much as rendering
+/// what is shown, so a producer may leave out those no sink uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RecordDetail {
+    /// [`EventKind::Record`]: each record's header.
+    Headers,
+    /// [`CryptoEvent::Record`]: how each protected record was opened.
+    Crypto,
+}
+
 /// Where producers push events as they happen.
 pub trait EventSink {
     fn emit(&mut self, ev: &Event) -> std::io::Result<()>;
+    /// Whether this sink uses `detail` events at all. A producer may ask
+    /// once, before its first event, and then not emit those the answer
+    /// was no for (their sequence numbers are still spent, so the other
+    /// events' numbers do not depend on who listens). A sink that wraps
+    /// others answers for them.
+    fn wants(&self, detail: RecordDetail) -> bool {
+        let _ = detail;
+        true
+    }
     /// The producer is about to wait (for the network, say): make what was
     /// emitted so far visible. Sinks that write may buffer between
     /// flushes, so that a handshake costs a few writes, not one per line.
@@ -623,6 +643,9 @@ impl EventSink for Tee<'_> {
         }
         Ok(())
     }
+    fn wants(&self, detail: RecordDetail) -> bool {
+        self.0.iter().any(|s| s.wants(detail))
+    }
     fn flush(&mut self) -> std::io::Result<()> {
         for s in self.0.iter_mut() {
             s.flush()?;
@@ -634,6 +657,9 @@ impl EventSink for Tee<'_> {
 impl<S: EventSink + ?Sized> EventSink for &mut S {
     fn emit(&mut self, ev: &Event) -> std::io::Result<()> {
         (**self).emit(ev)
+    }
+    fn wants(&self, detail: RecordDetail) -> bool {
+        (**self).wants(detail)
     }
     fn flush(&mut self) -> std::io::Result<()> {
         (**self).flush()

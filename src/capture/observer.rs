@@ -307,6 +307,10 @@ pub struct Observer<'s> {
     flows: HashMap<FlowKey, Box<Conn>, BuildHasherDefault<FxHasher>>,
     next_conn: ConnId,
     seq: u64,
+    /// Whether the sink uses record headers and record crypto
+    /// ([`EventSink::wants`]), asked once.
+    record_headers: bool,
+    record_crypto: bool,
     stats: ObserverStats,
     error: Option<io::Error>,
     secrets: Secrets,
@@ -351,6 +355,8 @@ impl CertSummaries {
 impl<'s> Observer<'s> {
     pub fn new(sink: &'s mut dyn EventSink, filter: ObserverFilter) -> Self {
         Self {
+            record_headers: sink.wants(RecordDetail::Headers),
+            record_crypto: sink.wants(RecordDetail::Crypto),
             sink,
             filter,
             flows: HashMap::default(),
@@ -653,17 +659,16 @@ impl<'s> Observer<'s> {
                     version: ProtocolVersion::SSLv2,
                     length: body.len() as u16,
                 };
-                self.emit(
+                self.emit_record(
                     c,
-                    Some(dir),
-                    Origin::Observed,
+                    dir,
                     at,
-                    EventKind::Record(RecordInfo {
+                    RecordInfo {
                         header,
                         protected: false,
                         stream_offset: offset,
                         sslv2: true,
-                    }),
+                    },
                 )?;
                 let parsed = SslV2ClientHello::from_bytes(&body, "SSLv2 CLIENT-HELLO");
                 let mut notes = Vec::new();
@@ -710,17 +715,16 @@ impl<'s> Observer<'s> {
                 body,
             } => {
                 let protected = c.dirs[di(dir)].protected;
-                self.emit(
+                self.emit_record(
                     c,
-                    Some(dir),
-                    Origin::Observed,
+                    dir,
                     at,
-                    EventKind::Record(RecordInfo {
+                    RecordInfo {
                         header,
                         protected,
                         stream_offset: offset,
                         sslv2: false,
-                    }),
+                    },
                 )?;
                 let len = header.length as usize;
                 let ct = header.content_type;
@@ -1984,6 +1988,27 @@ impl<'s> Observer<'s> {
         )
     }
 
+    /// A record's header (shown with `-v`; JSON always has it).
+    fn emit_record(
+        &mut self,
+        c: &mut Conn,
+        dir: Direction,
+        at: Timestamp,
+        record: RecordInfo,
+    ) -> io::Result<()> {
+        if !self.record_headers {
+            self.skip_event(c);
+            return Ok(());
+        }
+        self.emit(
+            c,
+            Some(dir),
+            Origin::Observed,
+            at,
+            EventKind::Record(record),
+        )
+    }
+
     /// The crypto facts of one protected record (shown with `-v`), opened
     /// or not, counted for the outcome.
     #[allow(clippy::too_many_arguments)]
@@ -2006,6 +2031,10 @@ impl<'s> Observer<'s> {
             } else {
                 dec.failed += 1;
             }
+        }
+        if !self.record_crypto {
+            self.skip_event(c);
+            return Ok(());
         }
         self.emit(
             c,
@@ -2051,6 +2080,14 @@ impl<'s> Observer<'s> {
             time: Some(at),
             kind,
         })
+    }
+
+    /// An event no sink wants, left out: its sequence number is spent as
+    /// [`Observer::emit`] would have, so the others keep theirs.
+    fn skip_event(&mut self, c: &Conn) {
+        if c.detect == Detect::Tls {
+            self.seq += 1;
+        }
     }
 }
 
@@ -2611,16 +2648,54 @@ mod tests {
 
     fn observe_with(chunks: &[(Direction, Vec<u8>)], secrets: Secrets) -> Vec<Event> {
         let mut sink = VecSink::default();
-        {
-            let mut o = Observer::new(&mut sink, ObserverFilter::default()).with_secrets(secrets);
-            o.open(1, addr(40000), addr(443), true, Timestamp::default());
-            for (d, b) in chunks {
-                o.data(1, *d, Timestamp::default(), b).unwrap();
-            }
-            o.close(1, Timestamp::default(), false, false).unwrap();
-            o.finish().unwrap();
-        }
+        observe_into(&mut sink, chunks, secrets);
         sink.0
+    }
+
+    fn observe_into(sink: &mut dyn EventSink, chunks: &[(Direction, Vec<u8>)], secrets: Secrets) {
+        let mut o = Observer::new(sink, ObserverFilter::default()).with_secrets(secrets);
+        o.open(1, addr(40000), addr(443), true, Timestamp::default());
+        for (d, b) in chunks {
+            o.data(1, *d, Timestamp::default(), b).unwrap();
+        }
+        o.close(1, Timestamp::default(), false, false).unwrap();
+        o.finish().unwrap();
+    }
+
+    /// Keeps every event it is given, and wants no per-record detail.
+    struct NoDetail(Vec<Event>);
+
+    impl EventSink for NoDetail {
+        fn emit(&mut self, ev: &Event) -> io::Result<()> {
+            self.0.push(ev.clone());
+            Ok(())
+        }
+        fn wants(&self, _: RecordDetail) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn record_detail_no_sink_wants_is_left_out_and_the_rest_keeps_its_numbers() {
+        // Records that fail to open, so that there are crypto events too.
+        let chunks = full_handshake();
+        let all = observe_with(&chunks, keylog_for([1; 32]));
+        let mut sink = NoDetail(Vec::new());
+        observe_into(&mut sink, &chunks, keylog_for([1; 32]));
+        let detail = |e: &Event| match &e.kind {
+            EventKind::Record(_) => true,
+            EventKind::Crypto(c) => matches!(&**c, CryptoEvent::Record(_)),
+            _ => false,
+        };
+        let headers = all
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Record(_)))
+            .count();
+        assert!(headers > 5, "{headers} record headers");
+        assert_eq!(all.iter().filter(|e| detail(e)).count(), headers + 5);
+        assert!(!sink.0.iter().any(detail));
+        let rest: Vec<Event> = all.into_iter().filter(|e| !detail(e)).collect();
+        assert_eq!(sink.0, rest);
     }
 
     fn keylog_for(client_random: [u8; 32]) -> Secrets {

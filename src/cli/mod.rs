@@ -24,7 +24,7 @@ use crate::capture::ahead::AheadLink;
 use crate::capture::observer::{Observer, ObserverFilter, Secrets};
 use crate::capture::{self, CaptureOptions};
 use crate::crypto::keylog;
-use crate::event::{CryptoEvent, Event, EventKind, EventSink, Tee, Timestamp};
+use crate::event::{CryptoEvent, Event, EventKind, EventSink, RecordDetail, Tee, Timestamp};
 use crate::report::{JsonRenderer, Palette, RunInfo, RunSummary, TextOptions, TextRenderer};
 use args::{Cli, ColorChoice, Command, DecodeArgs, Format, OutputArgs};
 
@@ -99,6 +99,9 @@ impl<W: Write> EventSink for LazyRenderer<W> {
     fn flush(&mut self) -> io::Result<()> {
         self.inner.flush()
     }
+    fn wants(&self, detail: RecordDetail) -> bool {
+        self.inner.wants(detail)
+    }
 }
 
 impl<W: Write> Renderer<W> {
@@ -162,6 +165,12 @@ impl<W: Write> EventSink for Renderer<W> {
         match self {
             Self::Text(r) => r.flush(),
             Self::Json(r) => r.flush(),
+        }
+    }
+    fn wants(&self, detail: RecordDetail) -> bool {
+        match self {
+            Self::Text(r) => r.wants(detail),
+            Self::Json(r) => r.wants(detail),
         }
     }
 }
@@ -271,6 +280,9 @@ impl EventSink for KeyLogOut {
             }
         }
         Ok(())
+    }
+    fn wants(&self, _: RecordDetail) -> bool {
+        false
     }
 }
 

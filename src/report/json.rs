@@ -56,7 +56,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{RunInfo, RunSummary};
-use crate::event::{CryptoEvent, Event, EventKind, EventSink};
+use crate::event::{CryptoEvent, Event, EventKind, EventSink, RecordDetail};
 use schema::Envelope;
 
 /// Writes events as JSON Lines to `out`, one line per event, as they come.
@@ -132,6 +132,12 @@ impl<W: Write> EventSink for JsonRenderer<W> {
                     self.line("secrets", schema::secrets(ev, s, show))
                 }
             },
+        }
+    }
+    fn wants(&self, detail: RecordDetail) -> bool {
+        match detail {
+            RecordDetail::Headers => true,
+            RecordDetail::Crypto => self.verbosity >= 1,
         }
     }
 }

@@ -29,7 +29,7 @@ pub use json::JsonRenderer;
 pub use palette::Palette;
 pub use text::{TextOptions, TextRenderer};
 
-use crate::event::{Event, EventKind, EventSink, OutcomeResult};
+use crate::event::{Event, EventKind, EventSink, OutcomeResult, RecordDetail};
 
 /// What this run is, for the first lines of a report.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +90,9 @@ impl EventSink for RunSummary {
             self.count(o.result);
         }
         Ok(())
+    }
+    fn wants(&self, _: RecordDetail) -> bool {
+        false
     }
 }
 

@@ -42,8 +42,8 @@ use super::palette::Palette;
 use super::{bit_length, extension_data_offsets, RunInfo, RunSummary};
 use crate::event::{
     ConnId, ConnectionInfo, CryptoEvent, DataCount, Direction, Event, EventKind, EventSink,
-    FlowEvent, Message, MessageEvent, Note, Origin, Outcome, OutcomeResult, RecordInfo, Severity,
-    Timestamp,
+    FlowEvent, Message, MessageEvent, Note, Origin, Outcome, OutcomeResult, RecordDetail,
+    RecordInfo, Severity, Timestamp,
 };
 use crate::pki::CertSummary;
 use crate::wire::handshake::{
@@ -1887,6 +1887,10 @@ impl<W: Write> EventSink for TextRenderer<W> {
     /// lines stays open (a transfer that spans many reads is one line).
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
+    }
+    /// Record headers and record crypto are shown from `-v` on.
+    fn wants(&self, _: RecordDetail) -> bool {
+        self.opts.verbosity >= 1
     }
     fn emit(&mut self, ev: &Event) -> io::Result<()> {
         match &ev.kind {
