@@ -17,7 +17,7 @@
 #                 stays flat (default: 230; empty to skip)
 #   BIG_RECORDS   plaintext bytes per application-data record for the first
 #                 suite, one capture each at SIZE and BIG (default: "16384
-#                 1024": full records, where the cipher's per-byte cost
+#                 1024 256": full records, where the cipher's per-byte cost
 #                 shows, and small ones, where the per-record cost does)
 #   CONNECTIONS   TLS connections per capture (default: 200)
 #   ACTIVE        connections open at a time (default: 16)
@@ -46,7 +46,7 @@ BENCH_DIR=${BENCH_DIR:-$ROOT/bench-data}
 SUITES=${SUITES:-"009c:tls1.2:AES128-GCM-SHA256 009d:tls1.2:AES256-GCM-SHA384 002f:tls1.2:AES128-SHA 003c:tls1.2:AES128-SHA256 0005:tls1.2:RC4-SHA 000a:tls1:DES-CBC3-SHA 0009:tls1.1:DES-CBC-SHA 0002:tls1.2:NULL-SHA"}
 SIZE=${SIZE:-60}
 BIG=${BIG-230}
-BIG_RECORDS=${BIG_RECORDS:-16384 1024}
+BIG_RECORDS=${BIG_RECORDS:-16384 1024 256}
 CONNECTIONS=${CONNECTIONS:-200}
 ACTIVE=${ACTIVE:-16}
 REPS=${REPS:-5}
