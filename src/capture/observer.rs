@@ -659,17 +659,15 @@ impl<'s> Observer<'s> {
                     version: ProtocolVersion::SSLv2,
                     length: body.len() as u16,
                 };
-                self.emit_record(
-                    c,
-                    dir,
-                    at,
-                    RecordInfo {
+                let wanted = self.record_headers;
+                self.emit_detail(c, dir, at, wanted, || {
+                    EventKind::Record(RecordInfo {
                         header,
                         protected: false,
                         stream_offset: offset,
                         sslv2: true,
-                    },
-                )?;
+                    })
+                })?;
                 let parsed = SslV2ClientHello::from_bytes(&body, "SSLv2 CLIENT-HELLO");
                 let mut notes = Vec::new();
                 let step = self.advance(c, dir, FlowMsg::ClientHello, &mut notes);
@@ -715,17 +713,15 @@ impl<'s> Observer<'s> {
                 body,
             } => {
                 let protected = c.dirs[di(dir)].protected;
-                self.emit_record(
-                    c,
-                    dir,
-                    at,
-                    RecordInfo {
+                let wanted = self.record_headers;
+                self.emit_detail(c, dir, at, wanted, || {
+                    EventKind::Record(RecordInfo {
                         header,
                         protected,
                         stream_offset: offset,
                         sslv2: false,
-                    },
-                )?;
+                    })
+                })?;
                 let len = header.length as usize;
                 let ct = header.content_type;
                 if ct != ContentType::Handshake
@@ -1988,25 +1984,24 @@ impl<'s> Observer<'s> {
         )
     }
 
-    /// A record's header (shown with `-v`; JSON always has it).
-    fn emit_record(
+    /// A per-record event ([`RecordDetail`]), built and emitted only when
+    /// the sink wants it; left out, its sequence number is spent as
+    /// [`Observer::emit`] would have, so the other events keep theirs.
+    fn emit_detail(
         &mut self,
         c: &mut Conn,
         dir: Direction,
         at: Timestamp,
-        record: RecordInfo,
+        wanted: bool,
+        kind: impl FnOnce() -> EventKind,
     ) -> io::Result<()> {
-        if !self.record_headers {
-            self.skip_event(c);
+        if !wanted {
+            if c.detect == Detect::Tls {
+                self.seq += 1;
+            }
             return Ok(());
         }
-        self.emit(
-            c,
-            Some(dir),
-            Origin::Observed,
-            at,
-            EventKind::Record(record),
-        )
+        self.emit(c, Some(dir), Origin::Observed, at, kind())
     }
 
     /// The crypto facts of one protected record (shown with `-v`), opened
@@ -2032,22 +2027,15 @@ impl<'s> Observer<'s> {
                 dec.failed += 1;
             }
         }
-        if !self.record_crypto {
-            self.skip_event(c);
-            return Ok(());
-        }
-        self.emit(
-            c,
-            Some(dir),
-            Origin::Observed,
-            at,
+        let wanted = self.record_crypto;
+        self.emit_detail(c, dir, at, wanted, || {
             EventKind::Crypto(Box::new(CryptoEvent::Record(RecordCrypto {
                 stream_offset: offset,
                 header,
                 result,
                 plaintext_length,
-            }))),
-        )
+            })))
+        })
     }
 
     fn note(
@@ -2080,14 +2068,6 @@ impl<'s> Observer<'s> {
             time: Some(at),
             kind,
         })
-    }
-
-    /// An event no sink wants, left out: its sequence number is spent as
-    /// [`Observer::emit`] would have, so the others keep theirs.
-    fn skip_event(&mut self, c: &Conn) {
-        if c.detect == Detect::Tls {
-            self.seq += 1;
-        }
     }
 }
 
