@@ -99,6 +99,9 @@ struct Batch {
     /// its own keys, made from the same handshake later in this batch,
     /// could not.
     keyed: Vec<(usize, RecordProtection)>,
+    /// Records the reader opened ahead and finished at once (nothing left
+    /// to check), not yet counted.
+    opened: u64,
 }
 
 /// Record bodies of at least this size go into buffers the consumer's
@@ -163,13 +166,15 @@ impl Batch {
     }
 
     /// Finishes the records opened ahead (their MACs side by side) and
-    /// puts each that opened with its record; how many did.
+    /// puts each that opened with its record; how many did, those
+    /// finished at once included.
     fn finish_pending(&mut self) -> u64 {
+        let settled = std::mem::take(&mut self.opened);
         if self.pending.is_empty() {
-            return 0;
+            return settled;
         }
         let pending = std::mem::take(&mut self.pending);
-        self.put_opened(finish_chunk(pending))
+        settled + self.put_opened(finish_chunk(pending))
     }
 
     /// [`finish_pending`](Self::finish_pending), the work shared with the
@@ -531,10 +536,16 @@ impl Cutter {
                                 .extend_from_slice(&body[body.len().saturating_sub(TAIL)..]);
                         }
                         batch.record_bytes += body.len();
+                        let mut opened = None;
                         if let Some(p) = pending {
                             // Its plaintext, about as long.
                             batch.record_bytes += body.len();
-                            batch.pending.push((batch.events.len(), p));
+                            if p.is_settled() {
+                                opened = p.finish();
+                                batch.opened += u64::from(opened.is_some());
+                            } else {
+                                batch.pending.push((batch.events.len(), p));
+                            }
                         }
                         batch.events.push(Batched::Record {
                             flow,
@@ -545,7 +556,7 @@ impl Cutter {
                                 body,
                                 index: at.index,
                                 offset: at.offset,
-                                ahead: None,
+                                ahead: opened,
                             },
                         });
                     }

@@ -1363,6 +1363,13 @@ impl MacToCheck {
 }
 
 impl PendingOpen {
+    /// Whether nothing is left to check (AEAD, no MAC, encrypt-then-MAC,
+    /// or failed already): [`finish`](Self::finish) alone costs nothing
+    /// that [`finish_all`] would share.
+    pub fn is_settled(&self) -> bool {
+        !matches!(self.0, Pending::Mac(_))
+    }
+
     /// Checks the MAC, alone: the result [`RecordProtection::open`] gives.
     pub fn finish(self) -> Result<Opened, RecordError> {
         let result = match self.0 {
