@@ -263,7 +263,6 @@ impl Batch {
                 Err(_) => *slot = None,
             }
         }
-        self.keyed.clear();
         self.finish_pending_shared(share);
     }
 
