@@ -482,9 +482,6 @@ mod tests {
         assert_eq!(out, plain, "{:?} decrypt", c.cipher);
     }
 
-    /// RFC 6229 §2: RC4 keystream at offset 0 for the 40-bit key
-    /// 0x0102030405 and the 128-bit key 0x0102...10. The 40-bit vector
-    /// checks RC4 itself; TLS always hands RC4 16 bytes.
     /// Against the `rc4` crate (an independent implementation) over a long
     /// keystream that crosses many wraps of the counters.
     #[test]
@@ -504,6 +501,9 @@ mod tests {
         assert_eq!(a, b);
     }
 
+    /// RFC 6229 §2: RC4 keystream at offset 0 for the 40-bit key
+    /// 0x0102030405 and the 128-bit key 0x0102...10. The 40-bit vector
+    /// checks RC4 itself; TLS always hands RC4 16 bytes.
     #[test]
     fn rc4_rfc6229() {
         let mut rc4 = Rc4Cipher::new(BulkCipher::Rc4_40, &unhex("0102030405"));
