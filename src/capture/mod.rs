@@ -169,6 +169,9 @@ pub struct CaptureStats {
     /// Records the reading thread opened ahead itself
     /// ([`pipeline::run_capture_threaded`]; 0 on one thread).
     pub opened_by_reader: u64,
+    /// Record buffers the sink gave back to be filled again
+    /// ([`StreamSink::give_back`]; 0 on one thread).
+    pub buffers_given_back: u64,
 }
 
 impl CaptureStats {
@@ -188,6 +191,7 @@ impl CaptureStats {
             incomplete: None,
             stopped: false,
             opened_by_reader: 0,
+            buffers_given_back: 0,
         }
     }
 }

@@ -324,7 +324,15 @@ pub struct Observer<'s> {
     ahead: Option<AheadLink>,
     /// Certificates already summarized, by their DER bytes.
     summaries: CertSummaries,
+    /// Record buffers done with, for [`StreamSink::give_back`].
+    spent: Vec<Vec<u8>>,
 }
+
+/// Spent buffers kept at most for [`StreamSink::give_back`], and the
+/// largest kept (a record's body, RFC 5246 §6.2.3: 2^14 + 2048): when
+/// nothing takes them (a capture read on one thread), they stay bounded.
+const SPENT_MAX: usize = 8192;
+const SPENT_CAPACITY: usize = (1 << 14) + 2048;
 
 /// Summaries of the certificates seen, so that a certificate every
 /// connection to a server sends is parsed and fingerprinted once (most of
@@ -370,6 +378,15 @@ impl<'s> Observer<'s> {
             session_order: Default::default(),
             ahead: None,
             summaries: CertSummaries::default(),
+            spent: Vec::new(),
+        }
+    }
+
+    /// Keeps a record buffer the observer is done with for
+    /// [`StreamSink::give_back`].
+    fn spend(&mut self, buffer: Vec<u8>) {
+        if self.spent.len() < SPENT_MAX && buffer.capacity() <= SPENT_CAPACITY {
+            self.spent.push(buffer);
         }
     }
 
@@ -838,6 +855,7 @@ impl<'s> Observer<'s> {
                 let (plaintext, raw) = if show {
                     (Some(body.clone()), body)
                 } else {
+                    self.spend(body);
                     (None, Vec::new())
                 };
                 self.message(
@@ -948,6 +966,9 @@ impl<'s> Observer<'s> {
                 let OpenedAhead { after, opened, .. } = *a;
                 p.resume(after);
                 self.stats.opened_ahead += 1;
+                if let Cow::Owned(ciphertext) = body {
+                    self.spend(ciphertext);
+                }
                 Ok(opened)
             }
             None => p.open(&header, body),
@@ -2137,6 +2158,10 @@ impl crate::capture::StreamSink for Observer<'_> {
         }
         let p = c.dec.as_ref()?.read[di(dir)].as_ref()?;
         p.finishes_faster_together().then(|| p.clone())
+    }
+
+    fn give_back(&mut self, spent: &mut Vec<Vec<u8>>) {
+        spent.append(&mut self.spent);
     }
 }
 

@@ -82,14 +82,19 @@ struct Batch {
     /// Bytes of the records' bodies, which count towards the batch's size.
     record_bytes: usize,
     events: Vec<Batched>,
-    /// Buffers for record bodies, made by the consumer's thread.
+    /// Buffers for record bodies of at least [`SPARE_MIN`] bytes: given
+    /// back by the consumer once used, or made by its thread.
     spare: Vec<Vec<u8>>,
+    /// Buffers for shorter bodies, given back by the consumer once used.
+    spare_small: Vec<Vec<u8>>,
     /// Bodies of at least [`SPARE_MIN`] bytes the batch holds: as many
     /// spare buffers to make for it.
     spare_wanted: usize,
     /// The longest of those bodies: the size to make spare buffers, so
     /// that small records do not each hold a buffer for the largest.
     spare_size: usize,
+    /// Where the sink gives buffers back, kept for its capacity.
+    spare_spent: Vec<Vec<u8>>,
     /// Records opened ahead but for their MAC checks, by index in
     /// `events`: finished together before the batch goes.
     pending: Vec<(usize, PendingAhead)>,
@@ -105,13 +110,18 @@ struct Batch {
 }
 
 /// Record bodies of at least this size go into buffers the consumer's
-/// thread made ([`Batch::body_buffer`]).
+/// thread made, when not enough came back ([`Batch::restock`]).
 const SPARE_MIN: usize = 1024;
 /// The largest spare buffer: room for the largest record body (RFC 5246
 /// §6.2.3: 2^14 + 2048).
 const SPARE_CAPACITY: usize = (1 << 14) + 2048;
-/// Spare buffers a batch carries at most.
+/// New spare buffers made for a batch at most.
 const SPARE_MAX: usize = 64;
+/// Room in the large spare buffers a batch carries at most: its bodies,
+/// and about as much plaintext opened ahead.
+const SPARE_BYTES: usize = 2 * BATCH_BYTES;
+/// Small spare buffers a batch carries at most (each under [`SPARE_MIN`]).
+const SPARE_SMALL_MAX: usize = BATCH_EVENTS;
 
 impl Batch {
     fn push(&mut self, event: StreamEvent<'_>) {
@@ -135,34 +145,66 @@ impl Batch {
         }
     }
 
-    /// An empty buffer for a record body of `len` bytes. Why the consumer
-    /// makes them: it frees every body, and memory freed on one thread
-    /// that another allocated goes back to the other's heap under a lock,
-    /// and is given back to the system and faulted in again; that cost
-    /// the reader a tenth of its time on big captures.
+    /// An empty buffer for a record body of `len` bytes, from the spares
+    /// when there is one of its kind. Why spares: the consumer frees every
+    /// body, and memory freed on one thread that another allocated goes
+    /// back to the other's heap under a lock, and is given back to the
+    /// system and faulted in again; that cost the reader a tenth of its
+    /// time on big captures.
     fn body_buffer(&mut self, len: usize) -> Vec<u8> {
-        if len >= SPARE_MIN {
+        let spare = if len >= SPARE_MIN {
             self.spare_wanted += 1;
             self.spare_size = self.spare_size.max(len);
-            if let Some(mut b) = self.spare.pop() {
+            self.spare.pop()
+        } else {
+            self.spare_small.pop()
+        };
+        match spare {
+            Some(mut b) => {
                 // Made for shorter bodies: grown here, once.
                 b.reserve(len);
-                return b;
+                b
             }
+            None => Vec::with_capacity(len),
         }
-        Vec::with_capacity(len)
     }
 
-    /// On the consumer's thread, once replayed: new buffers for the
-    /// bodies the batch used.
-    fn restock(&mut self) {
+    /// On the consumer's thread, once replayed: the buffers the sink is
+    /// done with, to be filled again ([`StreamSink::give_back`]), and new
+    /// ones for the large bodies the batch had that did not come back.
+    /// Given back, the buffers make the round trip instead of being freed
+    /// on the other thread (where mimalloc queues them for their own
+    /// thread to collect, and gives emptied pages back to the system to
+    /// be faulted in again: a fifth of the time on 256-byte records,
+    /// perf). How many the sink gave back.
+    fn restock<S: StreamSink + ?Sized>(&mut self, sink: &mut S) -> u64 {
+        let mut spent = std::mem::take(&mut self.spare_spent);
+        sink.give_back(&mut spent);
+        let given_back = spent.len() as u64;
+        let mut large_bytes: usize = self.spare.iter().map(Vec::capacity).sum();
+        for mut b in spent.drain(..) {
+            b.clear();
+            let capacity = b.capacity();
+            if capacity < SPARE_MIN {
+                if self.spare_small.len() < SPARE_SMALL_MAX {
+                    self.spare_small.push(b);
+                }
+            } else if large_bytes + capacity <= SPARE_BYTES {
+                large_bytes += capacity;
+                self.spare.push(b);
+            }
+        }
+        self.spare_spent = spent;
+        // As many as the batch had large bodies, with those that came back.
         let n = self
             .spare_wanted
-            .min(SPARE_MAX.saturating_sub(self.spare.len()));
+            .saturating_sub(self.spare.len())
+            .min(SPARE_MAX);
         let size = self.spare_size.min(SPARE_CAPACITY);
         self.spare.extend((0..n).map(|_| Vec::with_capacity(size)));
         self.spare_wanted = 0;
         self.spare_size = 0;
+        given_back
     }
 
     /// Finishes the records opened ahead (their MACs side by side) and
@@ -833,6 +875,7 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
             Err(e) => return Err(CaptureError::Io(e)),
         };
         let mut stopped = false;
+        let mut given_back = 0;
         for mut batch in full_rx.iter() {
             queued_here.fetch_sub(1, Ordering::Relaxed);
             if opening {
@@ -843,7 +886,7 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
                 break;
             }
             // The reader may be done and gone: nothing to return it to.
-            batch.restock();
+            given_back += batch.restock(sink);
             let _ = empty_tx.send(batch);
             share.wake();
         }
@@ -857,6 +900,7 @@ pub fn run_capture_threaded<R: Read + Send, S: StreamSink + ?Sized>(
         };
         if let Ok(stats) = &mut result {
             stats.stopped |= stopped;
+            stats.buffers_given_back = given_back;
         }
         result
     })
@@ -1120,6 +1164,88 @@ mod tests {
         let mut seen = Seen::default();
         let _ = b.current.replay(&mut seen);
         assert_eq!(seen.records, 0);
+    }
+
+    /// The buffers a sink gives back hold the bodies of later records:
+    /// short bodies in short buffers and long ones in long, as many as
+    /// the batches carry.
+    #[test]
+    fn bodies_go_into_the_buffers_given_back() {
+        // Capacities no body gets otherwise (bodies get their length).
+        const SHORT: usize = 1000;
+        const LONG: usize = 1500;
+        const RECORDS: u32 = 24_000;
+        #[derive(Default)]
+        struct Giver {
+            records: u64,
+            /// Bodies by length class (short, long), and of those, how
+            /// many came in a buffer given back.
+            bodies: [u64; 2],
+            in_given: [u64; 2],
+            spent: Vec<Vec<u8>>,
+        }
+        impl StreamSink for Giver {
+            fn on_event(&mut self, _: StreamEvent<'_>) -> ControlFlow<()> {
+                ControlFlow::Continue(())
+            }
+            fn on_record(
+                &mut self,
+                _: FlowId,
+                _: Direction,
+                _: Timestamp,
+                record: WholeRecord,
+            ) -> ControlFlow<()> {
+                self.records += 1;
+                let class = usize::from(record.body.len() >= SPARE_MIN);
+                self.bodies[class] += 1;
+                let given = [SHORT, LONG][class];
+                self.in_given[class] += u64::from(record.body.capacity() == given);
+                self.spent.push(Vec::with_capacity(given));
+                ControlFlow::Continue(())
+            }
+            fn give_back(&mut self, spent: &mut Vec<Vec<u8>>) {
+                spent.append(&mut self.spent);
+            }
+        }
+        let mut w = PcapWriter::ethernet(Vec::new()).unwrap();
+        let mut c = TcpConversation::new(
+            "10.0.0.1:40000".parse().unwrap(),
+            "10.0.0.2:443".parse().unwrap(),
+        );
+        w.write_segments(&c.handshake()).unwrap();
+        w.write_segments(&c.send(Direction::ClientToServer, &sample_client_hello()))
+            .unwrap();
+        // Records of 300 and of 1100 bytes, in turns: 36 batches, of
+        // which the first 8 (BATCHES_IN_FLIGHT) are filled before any
+        // buffer comes back.
+        for i in 0..RECORDS {
+            let len: u16 = if i % 2 == 0 { 300 } else { 1100 };
+            let mut record = vec![23, 3, 3];
+            record.extend(len.to_be_bytes());
+            record.resize(5 + usize::from(len), i as u8);
+            w.write_segments(&c.send(Direction::ServerToClient, &record))
+                .unwrap();
+        }
+        w.write_segments(&c.close()).unwrap();
+        let capture = w.into_inner();
+        let mut giver = Giver::default();
+        let stats =
+            run_capture_threaded(&capture[..], &CaptureOptions::default(), &mut giver, None)
+                .unwrap();
+        // The stream's first record goes through as it came.
+        let records = u64::from(RECORDS) - 1;
+        assert_eq!(giver.records, records);
+        assert_eq!(stats.buffers_given_back, records);
+        assert_eq!(giver.bodies, [records / 2, records / 2 + 1]);
+        // Two thirds of each class (three quarters came in them here).
+        for class in 0..2 {
+            assert!(
+                giver.in_given[class] > records / 3,
+                "{:?} of {:?} in buffers given back",
+                giver.in_given,
+                giver.bodies
+            );
+        }
     }
 
     #[test]

@@ -192,6 +192,13 @@ pub trait StreamSink {
     fn protection_now(&self, _flow: FlowId, _dir: Direction) -> Option<RecordProtection> {
         None
     }
+
+    /// Moves into `spent` the buffers handed over in records (bodies,
+    /// plaintexts opened ahead) that the sink is done with, for the
+    /// producer to fill again: a buffer made on the producer's thread and
+    /// freed on the consumer's costs both threads (see
+    /// `capture::pipeline`). None by default.
+    fn give_back(&mut self, _spent: &mut Vec<Vec<u8>>) {}
 }
 
 /// One whole record of a direction's stream, for [`StreamSink::on_record`].

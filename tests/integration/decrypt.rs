@@ -1007,7 +1007,7 @@ fn records_opened_ahead_decode_the_same() {
         let pcap = to_pcap(&x.flights, &|_, _| {});
         let secrets = keylog_secrets(&x.keylog);
         let run = |ahead| decode_opening_ahead(&pcap, &secrets, ahead);
-        let (plain, (plain_stats, _)) = run(None);
+        let (plain, (plain_stats, _, _)) = run(None);
         assert_eq!(plain_stats.opened_ahead, 0, "{what}");
         // Records under the first keys, as counted by the reader alone.
         let mut first_keys = 0;
@@ -1019,13 +1019,16 @@ fn records_opened_ahead_decode_the_same() {
             WhoOpens::Consumer,
             WhoOpens::Both,
         ] {
-            let (ahead, (ahead_stats, by_reader)) = run(Some(AheadLink::eager_by(who)));
+            let (ahead, (ahead_stats, by_reader, given_back)) = run(Some(AheadLink::eager_by(who)));
             let what = format!("{what}, opened ahead by {who:?}");
             assert_eq!(plain.len(), ahead.len(), "{what}: events");
             for (i, (p, a)) in plain.iter().zip(&ahead).enumerate() {
                 assert_eq!(p, a, "{what}: event {i}");
             }
             let taken = ahead_stats.opened_ahead;
+            // With --show-data the plaintexts stay in the events; the
+            // bodies of records taken over are given back.
+            assert!(given_back >= taken, "{what}: {given_back} given back");
             match who {
                 // At most the batches in flight (4 MiB) are cut before the
                 // reader has keys: the rest it opens. After a renegotiation
@@ -1068,17 +1071,36 @@ fn records_opened_ahead_decode_the_same() {
         assert!(o.decrypted && o.finished_verified == Some(true), "{what}");
         let received: usize = server_data(&plain).iter().map(Vec::len).sum();
         assert!(received >= BULK, "{what}: {received} bytes");
+        // Without --show-data, every application data record's buffer is
+        // given back to the reader to be filled again: the same events.
+        let quiet = Secrets {
+            show_data: false,
+            ..secrets.clone()
+        };
+        let (plain, _) = decode_opening_ahead(&pcap, &quiet, None);
+        let (ahead, (_, _, given_back)) =
+            decode_opening_ahead(&pcap, &quiet, Some(AheadLink::eager_by(WhoOpens::Both)));
+        assert_eq!(plain.len(), ahead.len(), "{what} without data: events");
+        for (i, (p, a)) in plain.iter().zip(&ahead).enumerate() {
+            assert_eq!(p, a, "{what} without data: event {i}");
+        }
+        let records = BULK / sslwalk::wire::record::MAX_PLAINTEXT;
+        assert!(
+            given_back as usize >= records,
+            "{what}: {given_back} given back, {records} records"
+        );
     }
 }
 
 /// Events of decoding `pcap` with `secrets`, on one thread, or on two with
-/// records opened ahead through `ahead`; with the observer's counts and
-/// the records the reading thread opened.
+/// records opened ahead through `ahead`; with the observer's counts, the
+/// records the reading thread opened, and the buffers the observer gave
+/// back to it.
 fn decode_opening_ahead(
     pcap: &[u8],
     secrets: &Secrets,
     ahead: Option<AheadLink>,
-) -> (Vec<Event>, (ObserverStats, u64)) {
+) -> (Vec<Event>, (ObserverStats, u64, u64)) {
     let mut sink = VecSink::default();
     let stats = {
         let mut o =
@@ -1091,7 +1113,11 @@ fn decode_opening_ahead(
             None => run_capture(pcap, &CaptureOptions::default(), &mut o),
         }
         .unwrap();
-        (o.finish().unwrap(), captured.opened_by_reader)
+        (
+            o.finish().unwrap(),
+            captured.opened_by_reader,
+            captured.buffers_given_back,
+        )
     };
     (sink.0, stats)
 }
@@ -1117,7 +1143,7 @@ fn records_opened_ahead_under_a_wrong_master_secret_decode_the_same() {
         .collect();
     assert_ne!(wrong, x.keylog);
     let secrets = keylog_secrets(&wrong);
-    let (plain, (plain_stats, _)) = decode_opening_ahead(&pcap, &secrets, None);
+    let (plain, (plain_stats, _, _)) = decode_opening_ahead(&pcap, &secrets, None);
     assert_eq!(plain_stats.opened_ahead, 0);
     let o = outcome(&plain);
     assert_ne!(o.finished_verified, Some(true));
@@ -1129,7 +1155,7 @@ fn records_opened_ahead_under_a_wrong_master_secret_decode_the_same() {
         WhoOpens::Consumer,
         WhoOpens::Both,
     ] {
-        let (ahead, (stats, by_reader)) =
+        let (ahead, (stats, by_reader, _)) =
             decode_opening_ahead(&pcap, &secrets, Some(AheadLink::eager_by(who)));
         assert_eq!(plain, ahead, "opened ahead by {who:?}");
         assert_eq!((stats.opened_ahead, by_reader), (0, 0), "{who:?}");
