@@ -8,16 +8,20 @@
 //! classic pcap (Ethernet, IPv4, TCP, server port 443) with
 //! `sslwalk::capture::writer`: the TCP handshake, the TLS handshake, bulk
 //! application data in full 16 KiB records, or records of `--record-size`
-//! bytes (pseudo-random plaintext), sent
-//! in bursts of four records, three bursts from the server for each one
-//! from the client, then close_notify and FINs. `active` connections run
+//! bytes, sent in bursts of four records, three bursts from the server for
+//! each one from the client, then close_notify and FINs. The plaintext is
+//! pseudo-random bytes, or with `--content http` HTTP/1.1 as an HTTPS
+//! capture carries it: each client burst one `POST` and each three server
+//! bursts one `200 OK`, their bodies pseudo-random bytes that fill the
+//! burst exactly (so a tool that dissects HTTP inside TLS, as tshark does
+//! by default, finds whole messages and keeps decrypting). `active` connections run
 //! at a time, their bursts interleaved round-robin. The master secret of
 //! every connection goes to `OUT.keylog` (NSS format, CLIENT_RANDOM).
 //!
 //! ```text
 //! cargo run --release --example gen_decrypt_capture -- OUT.pcap --suite 0x009c \
 //!     [--version tls1.2] [--size-mb 60] [--connections 200] [--active 16] [--seed 1] \
-//!     [--record-size 16384]
+//!     [--record-size 16384] [--content random|http]
 //! ```
 //!
 //! The output is deterministic for a given set of arguments and written as
@@ -61,11 +65,14 @@ struct Args {
     seed: u64,
     /// Plaintext bytes per application-data record.
     record_size: usize,
+    /// HTTP/1.1 messages rather than random bytes.
+    http: bool,
 }
 
 fn usage() -> String {
     "usage: gen_decrypt_capture OUT.pcap --suite 0xCODE [--version ssl3|tls1|tls1.1|tls1.2] \
-     [--size-mb MB] [--connections N] [--active N] [--seed S] [--record-size BYTES]"
+     [--size-mb MB] [--connections N] [--active N] [--seed S] [--record-size BYTES] \
+     [--content random|http]"
         .into()
 }
 
@@ -79,6 +86,7 @@ fn parse_args() -> Result<Args> {
         active: 16,
         seed: 1,
         record_size: RECORD,
+        http: false,
     };
     let mut out = None;
     let mut it = std::env::args().skip(1);
@@ -103,6 +111,13 @@ fn parse_args() -> Result<Args> {
             "--active" => args.active = value("--active")?.parse()?,
             "--seed" => args.seed = value("--seed")?.parse()?,
             "--record-size" => args.record_size = value("--record-size")?.parse()?,
+            "--content" => {
+                args.http = match value("--content")?.as_str() {
+                    "random" => false,
+                    "http" => true,
+                    v => return Err(format!("unknown content {v}").into()),
+                }
+            }
             "-h" | "--help" => {
                 println!("{}", usage());
                 std::process::exit(0);
@@ -120,6 +135,9 @@ fn parse_args() -> Result<Args> {
     }
     if !(1..=RECORD).contains(&args.record_size) {
         return Err(format!("--record-size must be 1 to {RECORD}").into());
+    }
+    if args.http && args.record_size < HTTP_MIN_RECORD {
+        return Err(format!("--content http needs --record-size {HTTP_MIN_RECORD} or more").into());
     }
     Ok(args)
 }
@@ -149,6 +167,99 @@ impl Mix {
     }
 }
 
+/// The plaintext of one direction: random bytes, or HTTP/1.1 messages of
+/// `message_len` bytes each, one after the other (requests from the
+/// client, responses from the server).
+struct Content {
+    http: Option<HttpStream>,
+}
+
+struct HttpStream {
+    dir: Direction,
+    message_len: usize,
+    /// Messages begun so far, and how much of the current one is out.
+    messages: usize,
+    sent: usize,
+    /// The current message's head (start line and header fields).
+    head: Vec<u8>,
+}
+
+/// Bytes an HTTP message head takes at most here, so a record of this
+/// much holds one (four records hold a request with its body).
+const HTTP_MIN_RECORD: usize = 64;
+
+impl HttpStream {
+    /// The head of message `n`, whose body fills it to `len` bytes.
+    fn head(dir: Direction, n: usize, len: usize) -> Vec<u8> {
+        // The body's length depends on the head's, which depends on the
+        // digits of the body's length: settle it in two passes.
+        let mut body = len;
+        for _ in 0..2 {
+            let head = Self::head_for(dir, n, body);
+            body = len - head.len().min(len);
+        }
+        Self::head_for(dir, n, body)
+    }
+
+    fn head_for(dir: Direction, n: usize, body: usize) -> Vec<u8> {
+        match dir {
+            Direction::ClientToServer => format!(
+                "POST /up/{n} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {body}\r\n\r\n"
+            ),
+            Direction::ServerToClient => {
+                format!("HTTP/1.1 200 OK\r\nContent-Length: {body}\r\n\r\n")
+            }
+        }
+        .into_bytes()
+    }
+
+    fn fill(&mut self, mix: &mut Mix, out: &mut [u8]) {
+        let mut at = 0;
+        while at < out.len() {
+            if self.sent == self.message_len || self.head.is_empty() {
+                self.head = Self::head(self.dir, self.messages, self.message_len);
+                self.messages += 1;
+                self.sent = 0;
+            }
+            let n = (out.len() - at).min(self.message_len - self.sent);
+            let chunk = &mut out[at..at + n];
+            // The head's bytes, then the body's.
+            let in_head = self.head.len().saturating_sub(self.sent).min(n);
+            if in_head > 0 {
+                chunk[..in_head].copy_from_slice(&self.head[self.sent..self.sent + in_head]);
+            }
+            mix.fill(&mut chunk[in_head..]);
+            self.sent += n;
+            at += n;
+        }
+    }
+}
+
+impl Content {
+    fn new(a: &Args, dir: Direction) -> Self {
+        let records = match dir {
+            Direction::ClientToServer => BURST_RECORDS,
+            Direction::ServerToClient => BURST_RECORDS * SERVER_BURSTS_PER_CLIENT_BURST,
+        };
+        Self {
+            http: a.http.then(|| HttpStream {
+                dir,
+                message_len: records * a.record_size,
+                messages: 0,
+                sent: 0,
+                head: Vec::new(),
+            }),
+        }
+    }
+
+    fn fill(&mut self, mix: &mut Mix, out: &mut [u8]) {
+        match &mut self.http {
+            Some(h) => h.fill(mix, out),
+            None => mix.fill(out),
+        }
+    }
+}
+
 /// One connection in progress.
 struct Conn {
     client: Engine,
@@ -157,6 +268,8 @@ struct Conn {
     /// Application data still to send, in records.
     records_left: usize,
     bursts: usize,
+    /// Each direction's plaintext, client to server first.
+    content: [Content; 2],
 }
 
 fn config(role: Role, a: &Args, seed: u64, creds: &Arc<Credentials>) -> EngineConfig {
@@ -246,6 +359,7 @@ fn open(
         tcp,
         records_left: records,
         bursts: 0,
+        content: [Content::new(a, C2S), Content::new(a, S2C)],
     })
 }
 
@@ -265,13 +379,13 @@ fn step(c: &mut Conn, mix: &mut Mix, plain: &mut [u8], out: &mut Output) -> Resu
     c.bursts += 1;
     let n = c.records_left.min(BURST_RECORDS);
     c.records_left -= n;
-    let (engine, dir) = if from_client {
-        (&mut c.client, C2S)
+    let (engine, dir, content) = if from_client {
+        (&mut c.client, C2S, &mut c.content[0])
     } else {
-        (&mut c.server, S2C)
+        (&mut c.server, S2C, &mut c.content[1])
     };
     for _ in 0..n {
-        mix.fill(plain);
+        content.fill(mix, plain);
         engine
             .send_application_data(plain, &mut Discard)
             .map_err(|e| format!("{e:?}"))?;
@@ -299,7 +413,12 @@ fn main() -> Result<()> {
     // Records per connection for the size asked for (each record costs its
     // plaintext plus ~100 bytes of framing on the wire).
     let total_records = ((a.size_mb * 1e6) / (a.record_size as f64 + 100.0)).ceil() as usize;
-    let per_conn = total_records.div_ceil(a.connections).max(1);
+    let mut per_conn = total_records.div_ceil(a.connections).max(1);
+    if a.http {
+        // Whole exchanges: a request's burst and its response's three.
+        let exchange = BURST_RECORDS * (1 + SERVER_BURSTS_PER_CLIENT_BURST);
+        per_conn = per_conn.next_multiple_of(exchange);
+    }
     let mut mix = Mix(a.seed);
     let mut plain = vec![0u8; a.record_size];
     let mut next = 0;

@@ -19,6 +19,9 @@
 #                 suite, one capture each at SIZE and BIG (default: "16384
 #                 1024 256": full records, where the cipher's per-byte cost
 #                 shows, and small ones, where the per-record cost does)
+#   CONTENT       what the application data is: http (default; HTTP/1.1
+#                 requests and responses, as an HTTPS capture carries) or
+#                 random (bytes)
 #   CONNECTIONS   TLS connections per capture (default: 200)
 #   ACTIVE        connections open at a time (default: 16)
 #   REPS          repetitions for sslwalk and ssldump (default: 5), median
@@ -30,17 +33,25 @@
 #   sslwalk decode --keylog F FILE          (text)
 #   sslwalk decode --json --keylog F FILE
 #   ssldump -n -l F -r FILE
-#   tshark -r FILE -o tls.keylog_file:F -d tcp.port==443,tls --disable-protocol http -Y tls
+#   tshark -r FILE -o tls.keylog_file:F -d tcp.port==443,tls -Y tls
+#                                           (tshark: its defaults, HTTP on;
+#                                           http content only)
+#   tshark ... --disable-protocol http -Y tls
+#                                           (tshark-tls: TLS alone, as
+#                                           sslwalk, which does not parse
+#                                           HTTP)
 # Each is first checked to really decrypt (sslwalk: every connection
 # decrypted with both Finished verified and every application-data record;
-# ssldump: every Finished decoded, which it can only do decrypted; tshark:
-# the first connection's decrypted stream is exactly as long as the one
-# sslwalk decrypts). tshark runs without its HTTP dissector: sslwalk does
-# not parse HTTP, and with it tshark 4.0 hands the (random) plaintext on
-# port 443 to HTTP, which asks for more data; TLS then skips the rest of
-# that segment's records, loses the record sequence number and fails every
-# later GCM tag (its tls.debug_file shows "auth tag mismatch"), so it
-# decrypted only 60 of 843 records of 256 bytes and 403 of 1024 of 1 KiB.
+# ssldump: every Finished decoded, which it can only do decrypted; tshark,
+# both ways: the first connection's decrypted stream is exactly as long as
+# the one sslwalk decrypts). Why tshark is not run with its defaults on
+# random content: tshark 4.0 hands the plaintext on port 443 to HTTP,
+# which asks for more data; TLS then skips the rest of that segment's
+# records, loses the record sequence number and fails every later GCM tag
+# (its tls.debug_file shows "auth tag mismatch"), so it decrypted only 60
+# of 843 records of 256 bytes and 403 of 1024 of 1 KiB. On HTTP content
+# it decrypts everything, and its HTTP dissector does what it does on a
+# real HTTPS capture.
 # Wall time comes from a nanosecond clock around /usr/bin/time, which also
 # gives the peak RSS and CPU time; the file is read once before each run so
 # every tool reads it from the page cache.
@@ -53,6 +64,7 @@ SUITES=${SUITES:-"009c:tls1.2:AES128-GCM-SHA256 009d:tls1.2:AES256-GCM-SHA384 00
 SIZE=${SIZE:-60}
 BIG=${BIG-230}
 BIG_RECORDS=${BIG_RECORDS:-16384 1024 256}
+CONTENT=${CONTENT:-http}
 CONNECTIONS=${CONNECTIONS:-200}
 ACTIVE=${ACTIVE:-16}
 REPS=${REPS:-5}
@@ -64,6 +76,12 @@ GEN=${GEN:-$ROOT/target/release/examples/gen_decrypt_capture}
 TIME=/usr/bin/time
 
 die() { echo "run-decrypt.sh: $*" >&2; exit 1; }
+
+case $CONTENT in
+    http) CONTENT_SUFFIX=-http ;;
+    random) CONTENT_SUFFIX= ;;
+    *) die "CONTENT must be http or random" ;;
+esac
 
 [ -x "$TIME" ] || die "$TIME is missing (apt-get install -y time)"
 command -v ssldump >/dev/null || die "ssldump is missing"
@@ -107,16 +125,17 @@ run_suite() {
         key=$size@$record
         suffix=-r$record
     fi
-    local file=$BENCH_DIR/decrypt-$label-${size}mb-c$CONNECTIONS-a$ACTIVE$suffix.pcap
+    local file=$BENCH_DIR/decrypt-$label-${size}mb-c$CONNECTIONS-a$ACTIVE$suffix$CONTENT_SUFFIX.pcap
     local keylog=${file%.pcap}.keylog info=$file.info
     if [ ! -s "$file" ] || [ ! -s "$keylog" ] || [ ! -s "$info" ]; then
         "$GEN" "$file" --suite "$code" --version "$version" --size-mb "$size" \
-            --connections "$CONNECTIONS" --active "$ACTIVE" --record-size "$record" >"$info"
+            --connections "$CONNECTIONS" --active "$ACTIVE" --record-size "$record" \
+            --content "$CONTENT" >"$info"
     fi
     local records file_mb
     records=$(sed -n 's/^\([0-9][0-9]*\) application-data records.*/\1/p' "$info")
     file_mb=$(awk -v b="$(stat -c %s "$file")" 'BEGIN { printf "%.1f", b / 1e6 }')
-    echo "== $label ($version), $file_mb MB, $CONNECTIONS connections, $records application-data records of $record bytes"
+    echo "== $label ($version), $file_mb MB, $CONNECTIONS connections, $records application-data records of $record bytes ($CONTENT)"
 
     # Checks: each tool really decrypts.
     "$SSLWALK" decode --json --keylog "$keylog" "$file" >"$WORK/json"
@@ -143,13 +162,21 @@ run_suite() {
     elif [ "$sfin" != $((2 * CONNECTIONS)) ]; then
         die "ssldump did not decrypt every Finished"
     fi
+    # tshark's ways: with its defaults (HTTP content only), and TLS alone.
+    local tsharks=() tshark_http=()
     if [ "$SKIP_TSHARK" != 1 ]; then
-        local tbytes
-        tbytes=$(tshark -r "$file" -o "tls.keylog_file:$keylog" -d tcp.port==443,tls --disable-protocol http \
-            -q -z follow,tls,raw,0 2>/dev/null | grep -v '^=\|^Follow\|^Filter\|^Node' | tr -d '\n\t ' | wc -c)
-        echo "   tshark: connection 1 decrypts to $((tbytes / 2)) bytes (sslwalk: $conn1)"
-        [ $((tbytes / 2)) = "$conn1" ] || die "tshark did not decrypt all of connection 1"
+        [ "$CONTENT" = http ] && tsharks+=(tshark)
+        tsharks+=(tshark-tls)
     fi
+    local way tbytes
+    for way in "${tsharks[@]}"; do
+        tshark_http=()
+        [ "$way" = tshark-tls ] && tshark_http=(--disable-protocol http)
+        tbytes=$(tshark -r "$file" -o "tls.keylog_file:$keylog" -d tcp.port==443,tls "${tshark_http[@]}" \
+            -q -z follow,tls,raw,0 2>/dev/null | grep -v '^=\|^Follow\|^Filter\|^Node' | tr -d '\n\t ' | wc -c)
+        echo "   $way: connection 1 decrypts to $((tbytes / 2)) bytes (sslwalk: $conn1)"
+        [ $((tbytes / 2)) = "$conn1" ] || die "$way did not decrypt all of connection 1"
+    done
 
     : >"$WORK/runs"
     local r
@@ -159,13 +186,17 @@ run_suite() {
         if [ "$ssldump_ok" = 1 ]; then
             measure ssldump "$file" ssldump -n -l "$keylog" -r "$file"
         fi
-        if [ "$SKIP_TSHARK" != 1 ] && [ "$r" -le "$TSHARK_REPS" ]; then
-            measure tshark "$file" tshark -r "$file" -o "tls.keylog_file:$keylog" -d tcp.port==443,tls \
-                --disable-protocol http -Y tls
+        if [ "$r" -le "$TSHARK_REPS" ]; then
+            for way in "${tsharks[@]}"; do
+                tshark_http=()
+                [ "$way" = tshark-tls ] && tshark_http=(--disable-protocol http)
+                measure "$way" "$file" tshark -r "$file" -o "tls.keylog_file:$keylog" -d tcp.port==443,tls \
+                    "${tshark_http[@]}" -Y tls
+            done
         fi
     done
     local tool t m c
-    for tool in sslwalk-text sslwalk-json ssldump tshark; do
+    for tool in sslwalk-text sslwalk-json ssldump tshark tshark-tls; do
         grep -q "^$tool " "$WORK/runs" || continue
         t=$(awk -v t="$tool" '$1 == t { print $2 }' "$WORK/runs" | median)
         m=$(awk -v t="$tool" '$1 == t { print $3 }' "$WORK/runs" | median)
@@ -210,7 +241,7 @@ awk '
     }' "$RESULTS"
 
 echo
-echo "== targets (sslwalk text mode): 10x tshark, 3x ssldump, memory flat"
+echo "== targets (sslwalk text mode): 10x tshark, 3x ssldump, memory flat ($CONTENT content)"
 awk -v size="$SIZE" '
     function verdict(ok) { return ok ? "met" : "MISSED" }
     {
@@ -233,6 +264,8 @@ awk -v size="$SIZE" '
             s = w[c, "sslwalk-text"]
             if ((c, "tshark") in w)
                 printf "%-44s 10x faster than tshark: %s (%.1fx)\n", name, verdict(w[c, "tshark"] >= 10 * s), w[c, "tshark"] / s
+            if ((c, "tshark-tls") in w)
+                printf "%-44s 10x faster than tshark, HTTP off: %s (%.1fx)\n", name, verdict(w[c, "tshark-tls"] >= 10 * s), w[c, "tshark-tls"] / s
             if ((c, "ssldump") in w)
                 printf "%-44s 3x faster than ssldump: %s (%.2fx)\n", name, verdict(w[c, "ssldump"] >= 3 * s), w[c, "ssldump"] / s
             at = index(f[2], "@")
