@@ -415,9 +415,10 @@ fn main() -> Result<()> {
     let total_records = ((a.size_mb * 1e6) / (a.record_size as f64 + 100.0)).ceil() as usize;
     let mut per_conn = total_records.div_ceil(a.connections).max(1);
     if a.http {
-        // Whole exchanges: a request's burst and its response's three.
+        // Whole exchanges (a request's burst and its response's three),
+        // as many as come nearest the size asked for.
         let exchange = BURST_RECORDS * (1 + SERVER_BURSTS_PER_CLIENT_BURST);
-        per_conn = per_conn.next_multiple_of(exchange);
+        per_conn = ((per_conn + exchange / 2) / exchange).max(1) * exchange;
     }
     let mut mix = Mix(a.seed);
     let mut plain = vec![0u8; a.record_size];
