@@ -324,14 +324,19 @@ pub struct Observer<'s> {
     ahead: Option<AheadLink>,
     /// Certificates already summarized, by their DER bytes.
     summaries: CertSummaries,
-    /// Record buffers done with, for [`StreamSink::give_back`].
+    /// Record buffers done with, for [`StreamSink::give_back`], and the
+    /// room they hold.
     spent: Vec<Vec<u8>>,
+    spent_bytes: usize,
 }
 
-/// Spent buffers kept at most for [`StreamSink::give_back`], and the
-/// largest kept (a record's body, RFC 5246 §6.2.3: 2^14 + 2048): when
+/// What the spent buffers kept for [`StreamSink::give_back`] hold at most:
+/// so many, so much room in all (the capture pipeline takes them after
+/// every batch, of 512 KiB of records and as much plaintext), and none
+/// larger than a record's body (RFC 5246 §6.2.3: 2^14 + 2048). When
 /// nothing takes them (a capture read on one thread), they stay bounded.
 const SPENT_MAX: usize = 8192;
+const SPENT_BYTES: usize = 4 << 20;
 const SPENT_CAPACITY: usize = (1 << 14) + 2048;
 
 /// Summaries of the certificates seen, so that a certificate every
@@ -379,13 +384,19 @@ impl<'s> Observer<'s> {
             ahead: None,
             summaries: CertSummaries::default(),
             spent: Vec::new(),
+            spent_bytes: 0,
         }
     }
 
     /// Keeps a record buffer the observer is done with for
     /// [`StreamSink::give_back`].
     fn spend(&mut self, buffer: Vec<u8>) {
-        if self.spent.len() < SPENT_MAX && buffer.capacity() <= SPENT_CAPACITY {
+        let room = buffer.capacity();
+        if self.spent.len() < SPENT_MAX
+            && room <= SPENT_CAPACITY
+            && self.spent_bytes + room <= SPENT_BYTES
+        {
+            self.spent_bytes += room;
             self.spent.push(buffer);
         }
     }
@@ -2162,6 +2173,7 @@ impl crate::capture::StreamSink for Observer<'_> {
 
     fn give_back(&mut self, spent: &mut Vec<Vec<u8>>) {
         spent.append(&mut self.spent);
+        self.spent_bytes = 0;
     }
 }
 
@@ -2366,6 +2378,31 @@ mod tests {
             let _ = cache.summarize(&n.to_be_bytes());
             assert!(cache.by_der.len() <= CertSummaries::MAX);
         }
+    }
+
+    /// The buffers kept for the reader stay bounded when nothing takes
+    /// them (one thread), and all go when taken.
+    #[test]
+    fn spent_buffers_are_bounded_and_given_back() {
+        use crate::capture::StreamSink as _;
+        let mut sink = VecSink::default();
+        let mut o = Observer::new(&mut sink, ObserverFilter::default());
+        for n in 0..20_000 {
+            o.spend(Vec::with_capacity(if n % 2 == 0 { 300 } else { 16_384 }));
+            assert!(o.spent.len() <= SPENT_MAX && o.spent_bytes <= SPENT_BYTES);
+        }
+        let room: usize = o.spent.iter().map(Vec::capacity).sum();
+        assert_eq!(room, o.spent_bytes);
+        assert!(room > SPENT_BYTES - SPENT_CAPACITY, "{room}: it filled up");
+        // Too large for any record: not kept.
+        o.spend(Vec::with_capacity(SPENT_CAPACITY + 1));
+        assert_eq!(o.spent_bytes, room);
+        let mut taken = Vec::new();
+        o.give_back(&mut taken);
+        assert_eq!(taken.iter().map(Vec::capacity).sum::<usize>(), room);
+        assert!(o.spent.is_empty() && o.spent_bytes == 0);
+        o.spend(Vec::with_capacity(100));
+        assert_eq!(o.spent_bytes, 100);
     }
 
     fn rec(ct: ContentType, v: ProtocolVersion, body: &[u8]) -> Vec<u8> {
