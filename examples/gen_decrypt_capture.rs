@@ -13,8 +13,9 @@
 //! pseudo-random bytes, or with `--content http` HTTP/1.1 as an HTTPS
 //! capture carries it: each client burst one `POST` and each three server
 //! bursts one `200 OK`, their bodies pseudo-random bytes that fill the
-//! burst exactly (so a tool that dissects HTTP inside TLS, as tshark does
-//! by default, finds whole messages and keeps decrypting). `active` connections run
+//! bursts exactly (so a tool that dissects HTTP inside TLS, as tshark
+//! does by default, finds whole messages and keeps decrypting). `active`
+//! connections run
 //! at a time, their bursts interleaved round-robin. The master secret of
 //! every connection goes to `OUT.keylog` (NSS format, CLIENT_RANDOM).
 //!
@@ -184,30 +185,39 @@ struct HttpStream {
     head: Vec<u8>,
 }
 
-/// Bytes an HTTP message head takes at most here, so a record of this
-/// much holds one (four records hold a request with its body).
+/// The smallest record size for HTTP content: a request (four records)
+/// then holds its head (under 100 bytes) and a body.
 const HTTP_MIN_RECORD: usize = 64;
 
 impl HttpStream {
-    /// The head of message `n`, whose body fills it to `len` bytes.
+    /// The head of message `n`, whose body fills the message to `len`
+    /// bytes.
     fn head(dir: Direction, n: usize, len: usize) -> Vec<u8> {
         // The body's length depends on the head's, which depends on the
-        // digits of the body's length: settle it in two passes.
-        let mut body = len;
-        for _ in 0..2 {
-            let head = Self::head_for(dir, n, body);
-            body = len - head.len().min(len);
+        // digits of the body's length: settled in two passes, unless the
+        // body's length is just at a power of ten, where one space more
+        // after the colon (optional whitespace, RFC 9110 §5.6.3) settles it.
+        for space in [0, 1] {
+            let mut body = len;
+            for _ in 0..2 {
+                body = len.saturating_sub(Self::head_for(dir, n, body, space).len());
+            }
+            let head = Self::head_for(dir, n, body, space);
+            if head.len() + body == len {
+                return head;
+            }
         }
-        Self::head_for(dir, n, body)
+        unreachable!("no head of message {n} makes it {len} bytes")
     }
 
-    fn head_for(dir: Direction, n: usize, body: usize) -> Vec<u8> {
+    fn head_for(dir: Direction, n: usize, body: usize, space: usize) -> Vec<u8> {
+        let sp = " ".repeat(space);
         match dir {
             Direction::ClientToServer => format!(
-                "POST /up/{n} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {body}\r\n\r\n"
+                "POST /up/{n} HTTP/1.1\r\nHost: localhost\r\nContent-Length:{sp} {body}\r\n\r\n"
             ),
             Direction::ServerToClient => {
-                format!("HTTP/1.1 200 OK\r\nContent-Length: {body}\r\n\r\n")
+                format!("HTTP/1.1 200 OK\r\nContent-Length:{sp} {body}\r\n\r\n")
             }
         }
         .into_bytes()
