@@ -115,6 +115,15 @@ measure() {
     echo "$name $(awk -v s="$start" -v e="$end" 'BEGIN { printf "%.3f", (e - s) / 1e9 }') $(awk 'END { print $2, $3 + $4 }' "$WORK/time")" >>"$WORK/runs"
 }
 
+# tshark_args WAY FILE KEYLOG: sets TSHARK_ARGS to tshark's options for
+# FILE with KEYLOG, its defaults (WAY tshark) or TLS alone (tshark-tls).
+tshark_args() {
+    TSHARK_ARGS=(-r "$2" -o "tls.keylog_file:$3" -d tcp.port==443,tls)
+    if [ "$1" = tshark-tls ]; then
+        TSHARK_ARGS+=(--disable-protocol http)
+    fi
+}
+
 RESULTS=$WORK/results # label size[@record] file_mb tool wall rss cpu
 : >"$RESULTS"
 
@@ -164,17 +173,16 @@ run_suite() {
         die "ssldump did not decrypt every Finished"
     fi
     # tshark's ways: with its defaults (HTTP content only), and TLS alone.
-    local tsharks=() tshark_http=()
+    local tsharks=()
     if [ "$SKIP_TSHARK" != 1 ]; then
         [ "$CONTENT" = http ] && tsharks+=(tshark)
         tsharks+=(tshark-tls)
     fi
     local way tbytes
     for way in "${tsharks[@]}"; do
-        tshark_http=()
-        [ "$way" = tshark-tls ] && tshark_http=(--disable-protocol http)
-        tbytes=$(tshark -r "$file" -o "tls.keylog_file:$keylog" -d tcp.port==443,tls "${tshark_http[@]}" \
-            -q -z follow,tls,raw,0 2>/dev/null | grep -v '^=\|^Follow\|^Filter\|^Node' | tr -d '\n\t ' | wc -c)
+        tshark_args "$way" "$file" "$keylog"
+        tbytes=$(tshark "${TSHARK_ARGS[@]}" -q -z follow,tls,raw,0 2>/dev/null |
+            grep -v '^=\|^Follow\|^Filter\|^Node' | tr -d '\n\t ' | wc -c)
         echo "   $way: connection 1 decrypts to $((tbytes / 2)) bytes (sslwalk: $conn1)"
         [ $((tbytes / 2)) = "$conn1" ] || die "$way did not decrypt all of connection 1"
     done
@@ -189,10 +197,8 @@ run_suite() {
         fi
         if [ "$r" -le "$TSHARK_REPS" ]; then
             for way in "${tsharks[@]}"; do
-                tshark_http=()
-                [ "$way" = tshark-tls ] && tshark_http=(--disable-protocol http)
-                measure "$way" "$file" tshark -r "$file" -o "tls.keylog_file:$keylog" -d tcp.port==443,tls \
-                    "${tshark_http[@]}" -Y tls
+                tshark_args "$way" "$file" "$keylog"
+                measure "$way" "$file" tshark "${TSHARK_ARGS[@]}" -Y tls
             done
         fi
     done

@@ -333,11 +333,11 @@ pub struct Observer<'s> {
 /// What the spent buffers kept for [`StreamSink::give_back`] hold at most:
 /// so many, so much room in all (the capture pipeline takes them after
 /// every batch, of 512 KiB of records and as much plaintext), and none
-/// larger than a record's body (RFC 5246 §6.2.3: 2^14 + 2048). When
-/// nothing takes them (a capture read on one thread), they stay bounded.
+/// larger than a record's body. When nothing takes them (a capture read
+/// on one thread), they stay bounded.
 const SPENT_MAX: usize = 8192;
 const SPENT_BYTES: usize = 4 << 20;
-const SPENT_CAPACITY: usize = (1 << 14) + 2048;
+const SPENT_CAPACITY: usize = crate::wire::record::MAX_CIPHERTEXT;
 
 /// Summaries of the certificates seen, so that a certificate every
 /// connection to a server sends is parsed and fingerprinted once (most of

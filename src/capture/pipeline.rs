@@ -112,9 +112,8 @@ struct Batch {
 /// Record bodies of at least this size go into buffers the consumer's
 /// thread made, when not enough came back ([`Batch::restock`]).
 const SPARE_MIN: usize = 1024;
-/// The largest spare buffer: room for the largest record body (RFC 5246
-/// §6.2.3: 2^14 + 2048).
-const SPARE_CAPACITY: usize = (1 << 14) + 2048;
+/// The largest spare buffer: room for the largest record body.
+const SPARE_CAPACITY: usize = crate::wire::record::MAX_CIPHERTEXT;
 /// New spare buffers made for a batch at most.
 const SPARE_MAX: usize = 64;
 /// Room in the large spare buffers a batch carries at most: its bodies,
